@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: install the Debian packages the tests use (when
+# run as root), install and build with npm, then run every vitest project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(docker-registry busybox-static skopeo apache2-utils tmux util-linux lmod gcc libc6-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "test.sh: missing Debian packages: ${missing[*]}" >&2
+    echo "test.sh: ask an administrator to run: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+npm ci --no-audit --no-fund
+npx vitest run "$@"
