@@ -1,0 +1,85 @@
+// Finding and reading a project's declaration: envlock.yaml or envlock.toml in a directory
+// (never both), parsed by syntax.ts and checked by validate.ts into the Declaration model.
+
+import { readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { EnvlockError, errnoCode } from '../errors.js';
+import { DECLARATION_FILES, type Declaration } from './model.js';
+import { parseSyntax, type DeclarationFormat } from './syntax.js';
+import { validateDeclaration } from './validate.js';
+
+export interface DeclarationLocation {
+  /** Absolute path of the file. */
+  file: string;
+  format: DeclarationFormat;
+}
+
+export interface LoadOptions {
+  /** What `~` in bind sources means; pass ctx.home. Defaults to the account's home directory. */
+  home?: string;
+}
+
+const FORMAT_OF: Record<(typeof DECLARATION_FILES)[number], DeclarationFormat> = {
+  'envlock.yaml': 'yaml',
+  'envlock.toml': 'toml',
+};
+
+/** Spellings people reach for that envlock deliberately does not read, with the right name. */
+const NEAR_MISSES: Record<string, string> = { 'envlock.yml': 'envlock.yaml', 'Envlock.yaml': 'envlock.yaml', 'envlock.tml': 'envlock.toml' };
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw new EnvlockError('IO', `Cannot look at ${file}: ${code ?? String(error)}.`, { hint: 'Check the permissions of the directory.', cause: error });
+  }
+}
+
+/** The declaration in `dir`, or undefined when there is none. Both files present → DECLARATION_AMBIGUOUS. */
+export async function findDeclaration(dir: string): Promise<DeclarationLocation | undefined> {
+  const found: DeclarationLocation[] = [];
+  for (const name of DECLARATION_FILES) {
+    const file = path.resolve(dir, name);
+    if (await isFile(file)) found.push({ file, format: FORMAT_OF[name] });
+  }
+  if (found.length > 1) {
+    const [a, b] = found as [DeclarationLocation, DeclarationLocation];
+    throw new EnvlockError('DECLARATION_AMBIGUOUS', `Both ${a.file} and ${b.file} exist, and envlock cannot tell which one declares the project.`, {
+      hint: `Keep the one you maintain and remove the other (for example \`rm ${path.basename(b.file)}\` to keep ${path.basename(a.file)}).`,
+      details: { files: found.map((f) => f.file) },
+    });
+  }
+  return found[0];
+}
+
+/** Parses and validates declaration text; `file` is used in messages and to resolve relative bind sources. */
+export function parseDeclaration(text: string, file: string, format: DeclarationFormat, options: LoadOptions = {}): Declaration {
+  const absolute = path.resolve(file);
+  const doc = parseSyntax(text, absolute, format);
+  return validateDeclaration(doc, { file: absolute, format, home: options.home ?? os.homedir(), dir: path.dirname(absolute) });
+}
+
+/** Finds, reads and validates the declaration in `dir`; none → DECLARATION_MISSING. */
+export async function loadDeclaration(dir: string, options: LoadOptions = {}): Promise<Declaration> {
+  const location = await findDeclaration(dir);
+  if (location === undefined) {
+    let hint = 'Run `envlock init` to write one, or pass -C DIR to use the project in DIR.';
+    for (const [wrong, right] of Object.entries(NEAR_MISSES)) {
+      if (await isFile(path.resolve(dir, wrong))) hint = `Rename ${wrong} to ${right}; envlock reads only envlock.yaml or envlock.toml.`;
+    }
+    throw new EnvlockError('DECLARATION_MISSING', `No envlock.yaml or envlock.toml in ${path.resolve(dir)}.`, { hint, details: { dir: path.resolve(dir) } });
+  }
+  let text: string;
+  try {
+    text = await readFile(location.file, 'utf8');
+  } catch (error) {
+    throw new EnvlockError('IO', `Cannot read declaration ${location.file}: ${errnoCode(error) ?? String(error)}.`, {
+      hint: 'Check that the file is readable by you.',
+      cause: error,
+    });
+  }
+  return parseDeclaration(text, location.file, location.format, options);
+}
