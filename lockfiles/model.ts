@@ -60,7 +60,7 @@ export interface LockedEnvironment {
 export interface Lockfile {
   version: typeof LOCKFILE_VERSION;
   envlockVersion: string;
-  /** "sha256:<hex>" over the normalised, resolution-relevant declaration (see staleness.ts). */
+  /** "sha256:<hex>" over the normalised, resolution-relevant declaration (see declaration-hash.ts). */
   declarationHash: string;
   /** Sorted by name. */
   environments: LockedEnvironment[];

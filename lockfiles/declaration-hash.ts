@@ -1,0 +1,77 @@
+// The hash of the resolution-relevant part of a declaration, recorded in the lockfile so a
+// changed declaration is noticed. Only what changes the resolved digests is hashed.
+
+import type { Declaration, EnvironmentDecl } from '../core/declaration/model.js';
+import { sha256Digest } from '../core/oci/digest.js';
+import { compareCodePoints, sortedSet } from './compare.js';
+import type { LockedEnvironment, LockedHostRequest } from './model.js';
+
+/** Bumped if the set or meaning of hashed inputs ever changes; every old lock then reads as stale. */
+export const DECLARATION_HASH_SCHEME = 1;
+
+/**
+ * What the lock of one environment depends on, in canonical form. Platforms, host devices and
+ * host libraries are sets (sorted, no repeats): reordering them in the declaration needs no
+ * re-lock. Environment edits, binds, commands, provides and the description are left out: they
+ * are read from the declaration at run time and never change which bytes are locked.
+ */
+export interface EnvironmentInputs {
+  name: string;
+  image: string;
+  platforms: string[];
+  cpu: string | undefined;
+  host: LockedHostRequest;
+}
+
+export function environmentInputs(env: EnvironmentDecl): EnvironmentInputs {
+  return {
+    name: env.name,
+    image: env.image,
+    platforms: sortedSet(env.platforms),
+    cpu: env.cpu,
+    host: {
+      devices: sortedSet(env.host.devices),
+      gpu: env.host.gpu,
+      mpi: env.host.mpi,
+      libraries: sortedSet(env.host.libraries),
+    },
+  };
+}
+
+/** The same inputs as a lock recorded them, to compare with a declaration's. */
+export function lockedInputs(env: LockedEnvironment): EnvironmentInputs {
+  return {
+    name: env.name,
+    image: env.reference,
+    platforms: sortedSet(env.platforms),
+    cpu: env.cpu,
+    host: {
+      devices: sortedSet(env.host.devices),
+      gpu: env.host.gpu,
+      mpi: env.host.mpi,
+      libraries: sortedSet(env.host.libraries),
+    },
+  };
+}
+
+/**
+ * JSON with object keys in code-point order and no whitespace, so equal values give equal text
+ * on every machine and locale. Undefined members are left out, as JSON.stringify does.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => compareCodePoints(a, b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('cannot hash a non-finite number');
+  return JSON.stringify(value);
+}
+
+/** "sha256:<hex>" over the canonical JSON of every environment's inputs, sorted by name. */
+export function declarationHash(decl: Declaration): string {
+  const environments = decl.environments.map(environmentInputs).sort((a, b) => compareCodePoints(a.name, b.name));
+  return sha256Digest(canonicalJson({ scheme: DECLARATION_HASH_SCHEME, environments }));
+}
