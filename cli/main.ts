@@ -14,7 +14,7 @@ import { commandHelp, mainHelp } from './help.js';
 import { plainReporter } from './output/plain-reporter.js';
 import { describeError, failureEnvelope, humanError, internalError, successEnvelope } from './output/render.js';
 import { outputMode } from './output/style.js';
-import { envlockVersion } from './version.js';
+import { envlockVersion } from '../core/version.js';
 
 interface Outcome {
   stdout: string;

@@ -1,0 +1,52 @@
+// Opens image sources for a whole run (lock or pull): registry references share one pooled
+// client, local layouts and archives open on their own. Everything is closed together.
+
+import type { Context } from '../context.js';
+import { parseReference, type ImageReference } from '../registry/reference.js';
+import type { RegistryClient } from '../registry/client.js';
+import { openSource, type ImageSource } from '../source/image-source.js';
+import type { ResolveSource } from './source.js';
+
+export interface OpenedSource {
+  source: ResolveSource;
+  image: ImageSource;
+  reference: ImageReference;
+  /** What the lock records as `resolved`: the canonical registry reference, or the local one as written. */
+  resolvedName: string;
+}
+
+export interface SourceFactory {
+  open(image: string, baseDir: string): Promise<OpenedSource>;
+  close(): Promise<void>;
+}
+
+function adapt(image: ImageSource): ResolveSource {
+  return {
+    resolve: () => image.resolve(),
+    fetchManifest: (d) => image.fetchManifest(d.digest),
+    fetchJsonBlob: (d) => image.fetchBlobJSON(d.digest),
+  };
+}
+
+export async function openSources(ctx: Context): Promise<SourceFactory> {
+  let client: Promise<RegistryClient> | undefined;
+  const opened: ImageSource[] = [];
+  return {
+    async open(text, baseDir) {
+      const reference = parseReference(text, { baseDir });
+      let image: ImageSource;
+      if (reference.kind === 'registry') {
+        client ??= import('../registry/client.js').then((m) => m.createRegistryClient(ctx));
+        image = await openSource(reference, ctx, { client: await client });
+      } else {
+        image = await openSource(reference, ctx);
+      }
+      opened.push(image);
+      return { source: adapt(image), image, reference, resolvedName: reference.kind === 'registry' ? reference.canonical() : text };
+    },
+    async close() {
+      await Promise.allSettled(opened.map((s) => s.close()));
+      if (client) await (await client.catch(() => undefined))?.close();
+    },
+  };
+}
