@@ -12,6 +12,7 @@ export interface CommandEntry {
 export const COMMANDS: CommandEntry[] = [
   { name: 'init', summary: 'Write a commented envlock.yaml (or .toml) to start from.', load: async () => (await import('./commands/init.js')).command },
   { name: 'lock', summary: 'Resolve every environment to content digests and CPU requirements.', load: async () => (await import('./commands/lock.js')).command },
+  { name: 'pull', summary: 'Download the locked images into the store and unpack them.', load: async () => (await import('./commands/pull.js')).command },
 ];
 
 export function findCommand(name: string): CommandEntry | undefined {

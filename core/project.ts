@@ -1,0 +1,56 @@
+// A project as the commands after `lock` see it: the declaration, its lockfile (checked fresh
+// unless --frozen), and the host facts they choose images by.
+
+import path from 'node:path';
+import type { Context } from './context.js';
+import { loadDeclaration } from './declaration/load.js';
+import type { Declaration } from './declaration/model.js';
+import { detectHostCpu, hostPlatform, type HostCpu } from './arch/host.js';
+import { assertFresh, readLockfile, LOCKFILE_NAME, type Lockfile, type LockedEnvironment } from '../lockfiles/index.js';
+import { EnvlockError } from './errors.js';
+
+export interface Project {
+  decl: Declaration;
+  lock: Lockfile;
+  dir: string;
+  lockPath: string;
+}
+
+export interface LoadProjectOptions {
+  /** The command, for "run `envlock lock`, then `envlock X` again". */
+  command: string;
+  /** Use the lock as it is even when the declaration has moved on. */
+  frozen?: boolean;
+}
+
+export async function loadProject(ctx: Context, options: LoadProjectOptions): Promise<Project> {
+  const decl = await loadDeclaration(ctx.cwd, { home: ctx.home });
+  const dir = path.dirname(decl.file);
+  const lock = await readLockfile(dir);
+  if (options.frozen) {
+    if (lock === undefined) {
+      throw new EnvlockError('LOCK_MISSING', `There is no ${LOCKFILE_NAME} beside ${path.basename(decl.file)}.`, { hint: `Run \`envlock lock\`, then \`envlock ${options.command}\` again.` });
+    }
+  } else {
+    assertFresh(decl, lock, { command: options.command });
+  }
+  return { decl, lock: lock!, dir, lockPath: path.join(dir, LOCKFILE_NAME) };
+}
+
+export function lockedEnvironment(project: Project, name: string): LockedEnvironment {
+  const locked = project.lock.environments.find((e) => e.name === name);
+  if (!locked) throw new EnvlockError('LOCK_STALE', `${LOCKFILE_NAME} has no entry for environment \`${name}\`.`, { hint: 'Run `envlock lock`.' });
+  return locked;
+}
+
+/** This host's CPU: the native CPUID probe when the addon is built, else /proc/cpuinfo. */
+export async function hostCpu(): Promise<HostCpu & { os: string }> {
+  let cpu: HostCpu;
+  try {
+    const { nativeHostCpu } = await import('./runtime/cpu.js');
+    cpu = nativeHostCpu();
+  } catch {
+    cpu = detectHostCpu();
+  }
+  return { ...cpu, os: hostPlatform().os };
+}

@@ -1,0 +1,110 @@
+// Pulls one locked image into the store: every blob it needs, verified while it streams, then the
+// layers unpacked in order into a rootfs that becomes visible only when complete.
+
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { Context } from '../context.js';
+import { EnvlockError } from '../errors.js';
+import { shortDigest } from '../oci/digest.js';
+import { layerCompression } from '../oci/media-types.js';
+import type { ImageSource } from '../source/image-source.js';
+import { findBlob, ingestBlob } from '../store/blob-store.js';
+import { findRootfs, installRootfs } from '../store/rootfs-store.js';
+import type { Store } from '../store/store.js';
+import { applyLayer } from '../unpack/apply-layer.js';
+import type { Descriptor, LockedImage } from '../../lockfiles/model.js';
+import { platformString } from '../../lockfiles/model.js';
+import { withBlobRetries } from './retry-blob.js';
+
+export interface PullImageResult {
+  platform: string;
+  manifest: string;
+  rootfs: string;
+  /** Whether this call unpacked the rootfs (false: a store already had it). */
+  unpacked: boolean;
+  downloaded: string[];
+  reused: string[];
+  bytesDownloaded: number;
+}
+
+export interface PullImageInput {
+  store: Store;
+  image: LockedImage;
+  /** For messages and the rootfs metadata. */
+  reference: string;
+  /** Opened only when something is missing, so a warm pull touches no network. */
+  source: () => Promise<ImageSource>;
+  ctx: Context;
+  /** Blobs fetched at once. */
+  concurrency?: number;
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+export async function pullImage(input: PullImageInput): Promise<PullImageResult> {
+  const { store, image, ctx } = input;
+  const platform = platformString(image.platform);
+  const result: PullImageResult = { platform, manifest: image.manifest.digest, rootfs: '', unpacked: false, downloaded: [], reused: [], bytesDownloaded: 0 };
+  const ready = findRootfs(store, image.manifest.digest);
+  if (ready !== undefined) {
+    result.rootfs = ready;
+    return result;
+  }
+  let opened: Promise<ImageSource> | undefined;
+  const source = () => (opened ??= input.source());
+  const fetchBlob = async (desc: Descriptor, what: string) => {
+    const task = ctx.reporter.task(`${what} ${shortDigest(desc.digest)}`, desc.size);
+    try {
+      const got = await withBlobRetries(
+        async () => ingestBlob(store, desc, async (offset, signal) => {
+          const s = await source();
+          return s.openBlob(desc.digest, offset, signal ?? ctx.signal, desc.size);
+        }, { task, signal: ctx.signal, onWait: () => ctx.reporter.debug(`waiting for another process to finish ${shortDigest(desc.digest)}`) }),
+        { signal: ctx.signal, onRetry: (error, attempt) => ctx.reporter.warn(`${what} ${shortDigest(desc.digest)}: ${error.message} Retrying (attempt ${attempt + 1}).`) },
+      );
+      (got.downloaded ? result.downloaded : result.reused).push(desc.digest);
+      result.bytesDownloaded += got.fetched;
+    } catch (error) {
+      task.fail();
+      throw error;
+    }
+  };
+  // The manifest's own bytes are kept too, so `export` and `verify` work offline later.
+  if (findBlob(store, image.manifest.digest) === undefined) {
+    const manifest = await (await source()).fetchManifest(image.manifest.digest);
+    await ingestBlob(store, image.manifest, async () => ({ stream: Readable.from([manifest.body]), offset: 0 }));
+  }
+  await mapLimit([image.config, ...image.layers], input.concurrency ?? 4, (desc) => fetchBlob(desc, desc === image.config ? 'config' : 'layer'));
+  const configPath = findBlob(store, image.config.digest)!;
+  const config = JSON.parse(await fs.readFile(configPath, 'utf8')) as { rootfs?: { diff_ids?: string[] } };
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  const installed = await installRootfs(store, image.manifest.digest, async (tmp) => {
+    for (const [i, layer] of image.layers.entries()) {
+      const compression = layerCompression(layer.mediaType);
+      if (compression === undefined) throw new EnvlockError('LAYER_MEDIA_TYPE', `Layer ${shortDigest(layer.digest)} of ${input.reference} has media type ${layer.mediaType}, which envlock cannot unpack.`, { hint: 'Use an image whose layers are tar, tar+gzip or tar+zstd.' });
+      const task = ctx.reporter.task(`unpack ${i + 1}/${image.layers.length} ${shortDigest(layer.digest)}`, layer.size);
+      const stream = createReadStream(findBlob(store, layer.digest)!);
+      stream.on('data', (chunk) => task.advance(chunk.length));
+      const diffId = diffIds[i];
+      await applyLayer(tmp, stream, {
+        compression,
+        unprivileged: true,
+        reporter: ctx.reporter,
+        signal: ctx.signal,
+        layerName: `layer ${i + 1} of ${input.reference} (${shortDigest(layer.digest)})`,
+        ...(diffId === undefined ? {} : { expectedDiffId: diffId }),
+      });
+      task.done('unpacked');
+    }
+    return { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })) };
+  }, { signal: ctx.signal });
+  result.rootfs = installed.path;
+  result.unpacked = installed.created;
+  return result;
+}

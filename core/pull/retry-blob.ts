@@ -1,0 +1,39 @@
+// Retries a blob download after failures that a second attempt can cure (a reset connection, a
+// truncated or corrupted transfer, a timeout). The store keeps the partial file between attempts,
+// so a retry resumes with Range; a wrong blob is never installed, whatever happens.
+
+import { EnvlockError, isEnvlockError, type ErrorCode } from '../errors.js';
+
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['REGISTRY_UNREACHABLE', 'REGISTRY_TIMEOUT', 'REGISTRY_PROTOCOL', 'SIZE_MISMATCH', 'DIGEST_MISMATCH', 'IO']);
+
+export interface RetryOptions {
+  attempts?: number;
+  signal?: AbortSignal;
+  onRetry?: (error: EnvlockError, attempt: number) => void;
+  /** Base delay in ms before the second attempt (doubles each time, with jitter). */
+  baseDelayMs?: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+export async function withBlobRetries<T>(work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 4;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const retry = isEnvlockError(error) && RETRYABLE.has(error.code) && attempt < attempts && options.signal?.aborted !== true;
+      if (!retry) throw error;
+      options.onRetry?.(error, attempt);
+      const base = (options.baseDelayMs ?? 200) * 2 ** (attempt - 1);
+      await sleep(base / 2 + Math.random() * base, options.signal);
+    }
+  }
+}
