@@ -1,0 +1,141 @@
+// Unpacked root filesystems keyed by manifest digest: built in tmp/, sealed read-only and
+// fsynced, then published with one rename, so a rootfs is visible only when complete.
+
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { statSync } from 'node:fs';
+import { EnvlockError, errnoCode } from '../errors.js';
+import { assertDigest, digestParts } from '../oci/digest.js';
+import { treeDigest } from '../unpack/tree-digest.js';
+import { fsyncDir, randomSuffix, removeTree, sealTree, storeIoError, writeFileAtomic } from './fs-util.js';
+import { rootfsMetaPathIn, rootfsPathIn } from './layout.js';
+import { withLock, type LockOptions } from './lock.js';
+import type { Store } from './store.js';
+
+export interface RootfsLayer {
+  digest: string;
+  size: number;
+  mediaType?: string;
+}
+
+/** What a rootfs was made from (rootfs/<alg>/<hex>.json). */
+export interface RootfsMeta {
+  reference?: string;
+  manifestDigest: string;
+  config?: string;
+  layers: RootfsLayer[];
+  /** treeDigest() of the sealed tree (core/unpack/tree-digest.ts), recorded by installRootfs, for `envlock verify`. */
+  treeDigest?: string;
+  unpackedAt: string;
+}
+
+export type RootfsBuild = (tmpDir: string) => Promise<Omit<RootfsMeta, 'manifestDigest' | 'unpackedAt'> & Partial<RootfsMeta>>;
+
+export interface InstallOptions {
+  signal?: AbortSignal;
+  /** false: keep the build's treeDigest instead of hashing the sealed tree (default true). */
+  recordTreeDigest?: boolean;
+  onWait?: LockOptions['onWait'];
+}
+
+/** The rootfs path, read-only stores first; undefined when no store has a complete one. */
+export function findRootfs(store: Store, manifestDigest: string): string | undefined {
+  assertDigest(manifestDigest, 'an image manifest');
+  for (const root of store.searchRoots()) {
+    const candidate = rootfsPathIn(root, manifestDigest);
+    try {
+      if (statSync(candidate).isDirectory()) return candidate;
+    } catch {
+      // not in this store
+    }
+  }
+  return undefined;
+}
+
+/** The meta record next to a rootfs, from the store that holds the rootfs. */
+export async function readRootfsMeta(rootfsPath: string): Promise<RootfsMeta | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(`${rootfsPath}.json`, 'utf8')) as RootfsMeta;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Builds and publishes the rootfs unless a store has it. Under the rootfs lock, leftovers of
+ * killed builders (tmp/rootfs-<hex>-*) are removed first: holding the lock proves their owner
+ * is gone. A build that throws leaves nothing visible.
+ */
+export async function installRootfs(store: Store, manifestDigest: string, build: RootfsBuild, options: InstallOptions = {}): Promise<{ path: string; created: boolean }> {
+  const digest = assertDigest(manifestDigest, 'an image manifest');
+  const existing = findRootfs(store, digest);
+  if (existing !== undefined) return { path: existing, created: false };
+  await store.prepare();
+  const { hex } = digestParts(digest);
+  const lockOptions: LockOptions = {};
+  if (options.signal !== undefined) lockOptions.signal = options.signal;
+  if (options.onWait !== undefined) lockOptions.onWait = options.onWait;
+  return withLock(store, `rootfs-${hex}`, async () => {
+    const done = findRootfs(store, digest);
+    if (done !== undefined) return { path: done, created: false };
+    await removeLeftovers(store, hex);
+    const target = rootfsPathIn(store.root, digest);
+    const tmpDir = path.join(store.dir('tmp'), `rootfs-${hex}-${randomSuffix()}`);
+    try {
+      // 0700 until sealed: nobody else may modify a tree while it is being unpacked (node-tar README).
+      await fs.mkdir(tmpDir, { mode: 0o700 });
+    } catch (error) {
+      throw storeIoError(error, `rootfs ${hex.slice(0, 12)}`, store.root);
+    }
+    try {
+      const built = await build(tmpDir);
+      if (options.signal?.aborted === true) {
+        throw new EnvlockError('INTERRUPTED', `Unpacking image ${digest} was interrupted.`, { hint: 'Run the command again.' });
+      }
+      // The private 0700 we created is not the image's "/": unless the build set a mode from the
+      // layers, give the root the conventional 0755 (sealed to 0555) so every user can enter it.
+      if (((await fs.stat(tmpDir)).mode & 0o7777) === 0o700) await fs.chmod(tmpDir, 0o755);
+      await sealTree(tmpDir, store.durableRootfs);
+      // The tree digest covers modes, so it is taken here, after sealing, over exactly the tree
+      // that gets published (a digest from inside build would never match again).
+      const meta: RootfsMeta = {
+        ...built,
+        manifestDigest: digest,
+        treeDigest: options.recordTreeDigest === false ? built.treeDigest : await treeDigest(tmpDir),
+        unpackedAt: built.unpackedAt ?? new Date().toISOString(),
+      };
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      // Meta first: a crash between the two renames leaves a harmless meta without a rootfs,
+      // never a visible rootfs without meta.
+      await writeFileAtomic(rootfsMetaPathIn(store.root, digest), `${JSON.stringify(meta, null, 2)}\n`);
+      // Moving a directory to another parent rewrites its `..` entry, which needs write
+      // permission on the directory itself: open the sealed root for the rename only.
+      const sealedMode = (await fs.stat(tmpDir)).mode & 0o7777;
+      await fs.chmod(tmpDir, sealedMode | 0o200);
+      await fs.rename(tmpDir, target);
+      await fs.chmod(target, sealedMode);
+      await fsyncDir(path.dirname(target));
+      return { path: target, created: true };
+    } catch (error) {
+      await removeTree(tmpDir).catch(() => undefined);
+      // Failed system calls become store errors; anything else (a bug in build) stays as it is.
+      throw errnoCode(error) === undefined ? error : storeIoError(error, `rootfs ${hex.slice(0, 12)}`, store.root);
+    }
+  }, lockOptions);
+}
+
+async function removeLeftovers(store: Store, hex: string): Promise<void> {
+  const tmp = store.dir('tmp');
+  for (const name of await fs.readdir(tmp).catch(() => [] as string[])) {
+    if (name.startsWith(`rootfs-${hex}-`)) await removeTree(path.join(tmp, name));
+  }
+}
+
+/** Removes a rootfs and its meta from the writable store (never a read-only one). */
+export async function removeRootfs(store: Store, manifestDigest: string): Promise<void> {
+  // Moved out of sight first (one rename), so nobody ever finds a half-deleted rootfs.
+  const aside = path.join(store.dir('tmp'), `removing-${digestParts(manifestDigest).hex}-${randomSuffix()}`);
+  const moved = await fs.rename(rootfsPathIn(store.root, manifestDigest), aside).then(() => true, () => false);
+  await fs.rm(rootfsMetaPathIn(store.root, manifestDigest), { force: true });
+  if (moved) await removeTree(aside);
+}
