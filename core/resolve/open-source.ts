@@ -2,9 +2,9 @@
 // client, local layouts and archives open on their own. Everything is closed together.
 
 import type { Context } from '../context.js';
-import { parseReference, type ImageReference } from '../registry/reference.js';
+import type { ImageReference } from '../registry/reference.js';
 import type { RegistryClient } from '../registry/client.js';
-import { openSource, type ImageSource } from '../source/image-source.js';
+import { openSource, parseImageReference, type ImageSource } from '../source/image-source.js';
 import type { ResolveSource } from './source.js';
 
 export interface OpenedSource {
@@ -33,7 +33,8 @@ export async function openSources(ctx: Context): Promise<SourceFactory> {
   const opened: ImageSource[] = [];
   return {
     async open(text, baseDir) {
-      const reference = parseReference(text, { baseDir });
+      // Unqualified names take registries.conf's first unqualified-search registry.
+      const reference = await parseImageReference(text, ctx, { baseDir });
       let image: ImageSource;
       if (reference.kind === 'registry') {
         client ??= import('../registry/client.js').then((m) => m.createRegistryClient(ctx));

@@ -33,7 +33,7 @@ export async function pushBlob(host: string, repo: string, digest: string, data:
   url.searchParams.set('digest', digest);
   const put = await fetch(url, {
     method: 'PUT',
-    headers: headers(options, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) }),
+    headers: headers(options, { 'content-type': 'application/octet-stream' }),
     body: new Uint8Array(data),
   });
   await expectStatus(put, [201], `uploading ${digest} to ${repo}`);
