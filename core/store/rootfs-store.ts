@@ -135,7 +135,17 @@ async function removeLeftovers(store: Store, hex: string): Promise<void> {
 export async function removeRootfs(store: Store, manifestDigest: string): Promise<void> {
   // Moved out of sight first (one rename), so nobody ever finds a half-deleted rootfs.
   const aside = path.join(store.dir('tmp'), `removing-${digestParts(manifestDigest).hex}-${randomSuffix()}`);
-  const moved = await fs.rename(rootfsPathIn(store.root, manifestDigest), aside).then(() => true, () => false);
+  const dir = rootfsPathIn(store.root, manifestDigest);
+  // A directory moved to another parent needs write permission on itself (its `..` changes).
+  await fs.chmod(dir, 0o700).catch(() => undefined);
+  let moved = true;
+  try {
+    await fs.rename(dir, aside);
+  } catch (error) {
+    // Gone already is fine; anything else must not leave a visible rootfs without its meta.
+    if (errnoCode(error) !== 'ENOENT') throw storeIoError(error, `rootfs ${digestParts(manifestDigest).hex.slice(0, 12)}`, store.root);
+    moved = false;
+  }
   await fs.rm(rootfsMetaPathIn(store.root, manifestDigest), { force: true });
   if (moved) await removeTree(aside);
 }

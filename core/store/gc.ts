@@ -1,0 +1,156 @@
+// Garbage collection of the writable store: removes blobs and rootfs no registered lockfile
+// uses, registrations whose lockfile is gone, and abandoned tmp/ work. Read-only stores are
+// never touched.
+
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { isDigest } from '../oci/digest.js';
+import { errnoCode, isEnvlockError } from '../errors.js';
+import { removeTree, treeBytes } from './fs-util.js';
+import { DIRS } from './layout.js';
+import { acquireLock, withLock } from './lock.js';
+import { readRegistrations } from './registry.js';
+import { readRootfsMeta, removeRootfs } from './rootfs-store.js';
+import type { Store } from './store.js';
+
+export interface GcOptions {
+  dryRun?: boolean;
+  /** Entries younger than this are kept, so a pull that has not registered yet keeps its work (default 10 min). */
+  graceMs?: number;
+}
+
+export type GcKind = 'blob' | 'rootfs' | 'tmp' | 'registration';
+
+export interface GcEntry {
+  kind: GcKind;
+  path: string;
+  digest?: string;
+  bytes: number;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  removed: GcEntry[];
+  /** Blobs and rootfs kept because a lockfile uses them (or they are too young). */
+  kept: number;
+  bytesFreed: number;
+}
+
+export async function collectGarbage(store: Store, options: GcOptions = {}): Promise<GcResult> {
+  const dryRun = options.dryRun ?? false;
+  const grace = options.graceMs ?? 10 * 60_000;
+  await store.prepare();
+  return withLock(store, 'gc', async () => {
+    const result: GcResult = { dryRun, removed: [], kept: 0, bytesFreed: 0 };
+    const drop = async (entry: GcEntry, remove: () => Promise<void>): Promise<void> => {
+      if (!dryRun) await remove();
+      result.removed.push(entry);
+      result.bytesFreed += entry.bytes;
+    };
+    const cutoff = Date.now() - grace;
+
+    const live = new Set<string>();
+    for (const reg of await readRegistrations(store)) {
+      if (reg.exists) {
+        for (const d of reg.digests) live.add(d);
+      } else {
+        await drop({ kind: 'registration', path: reg.file, bytes: 0 }, () => fs.rm(reg.file, { force: true }));
+      }
+    }
+
+    // A kept rootfs keeps the blobs it was built from (its meta lists them).
+    for (const { digest, dir } of await listDigests(path.join(store.root, DIRS.rootfs), true)) {
+      const meta = await readRootfsMeta(dir);
+      // rename(2) keeps a directory's mtime, so the meta's unpackedAt says when it was published.
+      const published = Math.max(await mtime(dir), Date.parse(meta?.unpackedAt ?? '') || 0);
+      const young = published > cutoff;
+      if (live.has(digest) || young) {
+        result.kept += 1;
+        for (const layer of meta?.layers ?? []) live.add(layer.digest);
+        if (meta?.config !== undefined) live.add(meta.config);
+        continue;
+      }
+      const bytes = await treeBytes(dir);
+      await drop({ kind: 'rootfs', path: dir, digest, bytes }, () => removeRootfs(store, digest));
+    }
+
+    // A meta without its rootfs is what a crash between the two publishing renames leaves.
+    for (const { digest, dir: file } of await listDigests(path.join(store.root, DIRS.rootfs), false)) {
+      if (!file.endsWith('.json') || (await mtime(file)) > cutoff) continue;
+      if ((await mtime(file.slice(0, -'.json'.length))) !== 0) continue;
+      const bytes = (await fs.stat(file).catch(() => undefined))?.size ?? 0;
+      await drop({ kind: 'rootfs', path: file, digest, bytes }, () => fs.rm(file, { force: true }));
+    }
+
+    for (const { digest, dir: file } of await listDigests(path.join(store.root, DIRS.blobs), false)) {
+      if (live.has(digest) || (await mtime(file)) > cutoff) {
+        result.kept += 1;
+        continue;
+      }
+      const bytes = (await fs.stat(file).catch(() => undefined))?.size ?? 0;
+      await drop({ kind: 'blob', path: file, digest, bytes }, () => fs.rm(file, { force: true }));
+    }
+
+    await collectTmp(store, cutoff, drop);
+    return result;
+  });
+}
+
+/** Entries named <hex> (or <hex>/ for rootfs) under <base>/<algorithm>/. */
+async function listDigests(base: string, directories: boolean): Promise<{ digest: string; dir: string }[]> {
+  const found: { digest: string; dir: string }[] = [];
+  for (const algorithm of await fs.readdir(base).catch(() => [] as string[])) {
+    const sub = path.join(base, algorithm);
+    for (const entry of await fs.readdir(sub, { withFileTypes: true }).catch(() => [])) {
+      const digest = `${algorithm}:${entry.name.replace(/\.json$/, '')}`;
+      if (isDigest(digest) && entry.isDirectory() === directories) found.push({ digest, dir: path.join(sub, entry.name) });
+    }
+  }
+  return found.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+}
+
+/**
+ * tmp/ holds partial downloads (<hex>.partial), rootfs builds (rootfs-<hex>-<random>) and
+ * removals in progress. One is abandoned when it is older than the grace period and its lock
+ * can be taken at once (so its owner is gone).
+ */
+async function collectTmp(store: Store, cutoff: number, drop: (entry: GcEntry, remove: () => Promise<void>) => Promise<void>): Promise<void> {
+  const tmp = store.dir('tmp');
+  for (const name of (await fs.readdir(tmp).catch(() => [] as string[])).sort()) {
+    const entry = path.join(tmp, name);
+    if ((await mtime(entry)) > cutoff) continue;
+    const lockName = ownerLock(name);
+    let held: Awaited<ReturnType<typeof acquireLock>> | undefined;
+    if (lockName !== undefined) {
+      try {
+        held = await acquireLock(store, lockName, { wait: false });
+      } catch (error) {
+        if (isEnvlockError(error) && error.code === 'STORE_LOCKED') continue;
+        throw error;
+      }
+    }
+    try {
+      const bytes = await treeBytes(entry);
+      await drop({ kind: 'tmp', path: entry, bytes }, () => removeTree(entry));
+    } finally {
+      await held?.release();
+    }
+  }
+}
+
+function ownerLock(name: string): string | undefined {
+  const partial = /^(?:(sha512)-)?([a-f0-9]{64}|[a-f0-9]{128})\.partial$/.exec(name);
+  if (partial !== null) return `blob-${partial[2]}`;
+  const build = /^rootfs-([a-f0-9]{64}|[a-f0-9]{128})-/.exec(name);
+  if (build !== null) return `rootfs-${build[1]}`;
+  return undefined;
+}
+
+async function mtime(p: string): Promise<number> {
+  try {
+    return (await fs.lstat(p)).mtimeMs;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return 0;
+    throw error;
+  }
+}

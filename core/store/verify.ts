@@ -1,0 +1,91 @@
+// Re-checks what the store holds against the digests it is named by: blobs are re-hashed, and a
+// rootfs's tree digest is compared with the one recorded when it was unpacked.
+
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import { assertDigest, digestParts } from '../oci/digest.js';
+import { treeDigest } from '../unpack/tree-digest.js';
+import { findBlob } from './blob-store.js';
+import { findRootfs, readRootfsMeta } from './rootfs-store.js';
+import type { Store } from './store.js';
+
+export type Problem = 'missing' | 'digest-mismatch' | 'unreadable' | 'meta-missing' | 'tree-mismatch';
+
+export interface VerifyReport {
+  kind: 'blob' | 'rootfs';
+  digest: string;
+  path: string | undefined;
+  ok: boolean;
+  problem?: Problem;
+  expected?: string;
+  actual?: string;
+  /** Whether the damaged object is in a read-only store (only its admin can repair it). */
+  readOnly: boolean;
+}
+
+export type TreeDigestFn = (rootfs: string) => Promise<string>;
+
+export interface VerifyOptions {
+  /** Injected for tests; defaults to core/unpack/tree-digest.ts. */
+  treeDigest?: TreeDigestFn;
+}
+
+/** Hashes a file with the digest's algorithm: "sha256:<hex>". */
+export async function hashFile(file: string, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm);
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk);
+  return `${algorithm}:${hash.digest('hex')}`;
+}
+
+export async function verifyBlob(store: Store, digest: string): Promise<VerifyReport> {
+  assertDigest(digest, 'a blob');
+  const file = findBlob(store, digest);
+  const readOnly = file !== undefined && !file.startsWith(`${store.root}/`);
+  if (file === undefined) return { kind: 'blob', digest, path: undefined, ok: false, problem: 'missing', readOnly: false };
+  let actual: string;
+  try {
+    actual = await hashFile(file, digestParts(digest).algorithm);
+  } catch {
+    return { kind: 'blob', digest, path: file, ok: false, problem: 'unreadable', readOnly };
+  }
+  if (actual !== digest) return { kind: 'blob', digest, path: file, ok: false, problem: 'digest-mismatch', expected: digest, actual, readOnly };
+  return { kind: 'blob', digest, path: file, ok: true, readOnly };
+}
+
+export async function verifyRootfs(store: Store, manifestDigest: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  assertDigest(manifestDigest, 'an image manifest');
+  const dir = findRootfs(store, manifestDigest);
+  const base = { kind: 'rootfs' as const, digest: manifestDigest };
+  if (dir === undefined) return { ...base, path: undefined, ok: false, problem: 'missing', readOnly: false };
+  const readOnly = !dir.startsWith(`${store.root}/`);
+  const meta = await readRootfsMeta(dir);
+  if (meta?.treeDigest === undefined) return { ...base, path: dir, ok: false, problem: 'meta-missing', readOnly };
+  let actual: string;
+  try {
+    actual = await (options.treeDigest ?? treeDigest)(dir);
+  } catch {
+    return { ...base, path: dir, ok: false, problem: 'unreadable', readOnly };
+  }
+  if (actual !== meta.treeDigest) return { ...base, path: dir, ok: false, problem: 'tree-mismatch', expected: meta.treeDigest, actual, readOnly };
+  return { ...base, path: dir, ok: true, readOnly };
+}
+
+/** Verifies each named digest: as a rootfs when one exists for it, else as a blob. */
+export async function verifyDigests(store: Store, digests: readonly string[], options: VerifyOptions = {}): Promise<VerifyReport[]> {
+  const reports: VerifyReport[] = [];
+  for (const digest of digests) {
+    if (findRootfs(store, digest) !== undefined) reports.push(await verifyRootfs(store, digest, options));
+    else reports.push(await verifyBlob(store, digest));
+  }
+  return reports;
+}
+
+/** Every blob in the writable store (used by `envlock verify --all`). */
+export async function listBlobDigests(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const algorithm of await fs.readdir(`${root}/blobs`).catch(() => [] as string[])) {
+    for (const hex of await fs.readdir(`${root}/blobs/${algorithm}`).catch(() => [] as string[])) out.push(`${algorithm}:${hex}`);
+  }
+  return out.filter((d) => /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(d)).sort();
+}
