@@ -10,9 +10,13 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: CommandEntry[] = [
+  { name: 'export', summary: 'Write a locked environment\'s image as an OCI image layout directory.', load: async () => (await import('./commands/export.js')).command },
+  { name: 'gc', summary: 'Remove blobs and root filesystems that no lockfile uses any more.', load: async () => (await import('./commands/gc.js')).command },
   { name: 'init', summary: 'Write a commented envlock.yaml (or .toml) to start from.', load: async () => (await import('./commands/init.js')).command },
   { name: 'lock', summary: 'Resolve every environment to content digests and CPU requirements.', load: async () => (await import('./commands/lock.js')).command },
   { name: 'pull', summary: 'Download the locked images into the store and unpack them.', load: async () => (await import('./commands/pull.js')).command },
+  { name: 'store', summary: 'Show the store: location, size, images, and what shared blobs save.', load: async () => (await import('./commands/store.js')).command },
+  { name: 'verify', summary: 'Re-hash the locked blobs and check each pulled rootfs against its tree digest.', load: async () => (await import('./commands/verify.js')).command },
 ];
 
 export function findCommand(name: string): CommandEntry | undefined {

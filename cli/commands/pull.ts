@@ -13,6 +13,8 @@ import { platformString, type LockedImage } from '../../lockfiles/index.js';
 import { renderTable } from '../output/table.js';
 import { formatBytes } from '../output/plain-reporter.js';
 import type { PullImageResult } from '../../core/pull/pull-image.js';
+import type { ImageSource } from '../../core/source/image-source.js';
+import { keepManifestBytes } from '../../core/pull/keep-manifest.js';
 
 interface PullResult {
   store: string;
@@ -22,7 +24,7 @@ interface PullResult {
 export const command: CommandSpec<PullResult> = {
   name: 'pull',
   summary: 'Download the locked images into the store and unpack them.',
-  usage: 'envlock pull [NAME]... [--platform OS/ARCH[/VARIANT]]... [--all-platforms] [--frozen]',
+  usage: 'envlock pull [NAME]... [--platform OS/ARCH[/VARIANT]]... [--all-platforms] [--frozen] [--repair]',
   description: `
 Pulls what envlock.lock says, for this host's platform and best CPU variant (or for the platforms
 asked). Every blob is verified against its digest while it streams; a rootfs becomes visible only
@@ -32,6 +34,7 @@ A stale lock is an error (exit 3) unless --frozen.`,
     { name: 'platform', type: 'list', valueName: 'OS/ARCH[/VARIANT]', description: 'Pull the locked images of this platform instead of the host\'s.' },
     { name: 'all-platforms', type: 'boolean', description: 'Pull every locked image of every platform and variant.' },
     { name: 'frozen', type: 'boolean', description: 'Use envlock.lock as it is, even if the declaration changed since.' },
+    { name: 'repair', type: 'boolean', description: 'Verify what the store has of these images first and fetch again whatever is damaged.' },
   ],
   positionals: [{ name: 'NAME', description: 'Environments to pull (default: all).', variadic: true }],
   examples: ['envlock pull', 'envlock pull analysis', 'envlock pull --all-platforms'],
@@ -60,10 +63,15 @@ A stale lock is an error (exit 3) unless --frozen.`,
         if (images.length === 0) {
           throw new EnvlockError('PLATFORM_UNAVAILABLE', `envlock.lock has no image of \`${env.name}\` for ${platforms.join(', ')}.`, { hint: 'Add the platform to `platforms:` and run `envlock lock`.' });
         }
+        let opened: Promise<ImageSource> | undefined;
+        const source = () => (opened ??= sources.open(locked.reference, project.dir).then((o) => o.image));
         for (const image of images) {
-          const pulled = await pullImage({ store, image, reference: locked.resolved, ctx, source: async () => (await sources.open(locked.reference, project.dir)).image });
+          if (flag.bool(args, 'repair')) await (await import('../../core/pull/repair.js')).repairImage(store, image, ctx.reporter);
+          const pulled = await pullImage({ store, image, reference: locked.resolved, ctx, source });
           results.push({ name: env.name, ...pulled });
         }
+        // The index's own bytes are kept too (once), so `envlock export` can reproduce it exactly.
+        if (locked.index && !ctx.offline) await keepManifestBytes(store, locked.index, source);
       }
     } finally {
       await sources.close();

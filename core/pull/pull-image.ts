@@ -3,7 +3,6 @@
 
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import type { Context } from '../context.js';
 import { EnvlockError } from '../errors.js';
 import { shortDigest } from '../oci/digest.js';
@@ -16,6 +15,7 @@ import { applyLayer } from '../unpack/apply-layer.js';
 import type { Descriptor, LockedImage } from '../../lockfiles/model.js';
 import { platformString } from '../../lockfiles/model.js';
 import { withBlobRetries } from './retry-blob.js';
+import { keepManifestBytes } from './keep-manifest.js';
 
 export interface PullImageResult {
   platform: string;
@@ -76,10 +76,7 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
     }
   };
   // The manifest's own bytes are kept too, so `export` and `verify` work offline later.
-  if (findBlob(store, image.manifest.digest) === undefined) {
-    const manifest = await (await source()).fetchManifest(image.manifest.digest);
-    await ingestBlob(store, image.manifest, async () => ({ stream: Readable.from([manifest.body]), offset: 0 }));
-  }
+  await keepManifestBytes(store, image.manifest, source);
   await mapLimit([image.config, ...image.layers], input.concurrency ?? 4, (desc) => fetchBlob(desc, desc === image.config ? 'config' : 'layer'));
   const configPath = findBlob(store, image.config.digest)!;
   const config = JSON.parse(await fs.readFile(configPath, 'utf8')) as { rootfs?: { diff_ids?: string[] } };

@@ -1,0 +1,69 @@
+// `envlock verify`: re-hash every blob a lock uses and compare every pulled rootfs with the tree
+// digest recorded when it was unpacked; say what is damaged and how to repair it.
+
+import type { CommandSpec } from '../command-spec.js';
+import { selectEnvironments } from '../../core/declaration/select.js';
+import { EnvlockError } from '../../core/errors.js';
+import { shortDigest } from '../../core/oci/digest.js';
+import { loadProject, lockedEnvironment } from '../../core/project.js';
+import { flag } from '../args.js';
+import { renderTable } from '../output/table.js';
+import type { VerifyReport } from '../../core/store/verify.js';
+
+interface VerifyResult {
+  checked: number;
+  damaged: VerifyReport[];
+  notPulled: string[];
+}
+
+export const command: CommandSpec<VerifyResult> = {
+  name: 'verify',
+  summary: 'Re-hash the locked blobs and check each pulled rootfs against its tree digest.',
+  usage: 'envlock verify [NAME]... [--frozen]',
+  description: `
+Checks what the store holds for the locked environments: every blob is hashed again and compared
+with its digest, and every unpacked rootfs is compared with the tree digest recorded at unpack
+time (paths, types, modes, link targets and file contents). Damage is reported with the command
+that repairs it; images that were never pulled are listed but are not damage. Exit 1 on damage.`,
+  flags: [{ name: 'frozen', type: 'boolean', description: 'Use envlock.lock as it is, even if the declaration changed since.' }],
+  positionals: [{ name: 'NAME', description: 'Environments to verify (default: all).', variadic: true }],
+  async run(args, ctx) {
+    const project = await loadProject(ctx, { command: 'verify', frozen: flag.bool(args, 'frozen') });
+    const { Store } = await import('../../core/store/store.js');
+    const { verifyBlob, verifyRootfs } = await import('../../core/store/verify.js');
+    const { findRootfs } = await import('../../core/store/rootfs-store.js');
+    const store = Store.open(ctx);
+    const reports: VerifyReport[] = [];
+    const notPulled: string[] = [];
+    const seen = new Set<string>();
+    for (const env of selectEnvironments(project.decl, args.positionals)) {
+      for (const image of lockedEnvironment(project, env.name).images) {
+        if (findRootfs(store, image.manifest.digest) === undefined) {
+          notPulled.push(`${env.name} ${image.manifest.digest}`);
+          continue;
+        }
+        if (!seen.has(image.manifest.digest)) reports.push(await verifyRootfs(store, image.manifest.digest));
+        for (const desc of [image.config, ...image.layers]) {
+          if (seen.has(desc.digest)) continue;
+          seen.add(desc.digest);
+          const report = await verifyBlob(store, desc.digest);
+          // A blob may be gone (gc of blobs is allowed once unpacked): only wrong bytes are damage.
+          if (report.problem !== 'missing') reports.push(report);
+        }
+        seen.add(image.manifest.digest);
+      }
+    }
+    const damaged = reports.filter((r) => !r.ok);
+    const result = { checked: reports.length, damaged, notPulled };
+    if (damaged.length > 0) {
+      const lines = damaged.map((d) => `${d.kind} ${shortDigest(d.digest)}: ${d.problem}${d.path ? ` (${d.path})` : ''}`);
+      const readOnly = damaged.some((d) => d.readOnly);
+      throw new EnvlockError('STORE_DAMAGED', `${damaged.length} of ${reports.length} store objects are damaged:\n  ${lines.join('\n  ')}`, {
+        hint: readOnly ? 'Ask the administrator of the read-only store to re-pull it; for your own store run `envlock pull --repair`.' : 'Run `envlock pull --repair` to replace them.',
+        details: { damaged },
+      });
+    }
+    const text = renderTable(['CHECKED', 'DAMAGED', 'NOT PULLED'], [[String(reports.length), '0', String(notPulled.length)]]);
+    return { result, text };
+  },
+};

@@ -1,0 +1,10 @@
+// This machine's CPU as the native CPUID/hwcap probe sees it, in core/arch's HostCpu shape:
+// exact even where /proc/cpuinfo is hidden or masked.
+
+import { hostCpuFromFeatures, type HostCpu } from '../arch/host.js';
+import { loadNative, type NativeAddon } from './native.js';
+
+export function nativeHostCpu(native: NativeAddon = loadNative()): HostCpu {
+  const cpu = native.cpuFeatures();
+  return hostCpuFromFeatures(cpu.architecture, cpu.features, cpu.vendor === undefined ? {} : { vendor: cpu.vendor });
+}

@@ -1,0 +1,46 @@
+// Where the native runtime lives: the package's native/build/Release directory holds the
+// addon (envlock_native.node) and the launcher executable (envlock-launch).
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Env } from '../context.js';
+import { EnvlockError } from '../errors.js';
+
+const BUILD_HINT = 'Rebuild the native runtime with `npm rebuild envlock` (it needs a C compiler and make), or set ENVLOCK_LAUNCHER to a built envlock-launch.';
+
+/** The package root: the nearest directory above this module that holds native/binding.gyp. */
+export function packageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(path.join(dir, 'native', 'binding.gyp'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new EnvlockError('RUNTIME_UNAVAILABLE', `The native runtime sources (native/binding.gyp) were not found above ${from}.`, { hint: BUILD_HINT });
+}
+
+/** native/build/Release of the package. */
+export function nativeBuildDir(): string {
+  return path.join(packageRoot(), 'native', 'build', 'Release');
+}
+
+/**
+ * The launcher to execute: ENVLOCK_LAUNCHER when set (a site may install one at a fixed path
+ * that its AppArmor profile allows, pitfalls 3.5), else the one built with the package.
+ */
+export function launcherPath(env: Env = {}): string {
+  const chosen = env.ENVLOCK_LAUNCHER !== undefined && env.ENVLOCK_LAUNCHER !== ''
+    ? env.ENVLOCK_LAUNCHER
+    : path.join(nativeBuildDir(), 'envlock-launch');
+  if (!existsSync(chosen)) {
+    throw new EnvlockError('RUNTIME_UNAVAILABLE', `The launcher ${chosen} does not exist, so envlock cannot enter environments.`, {
+      hint: BUILD_HINT,
+      details: { path: chosen },
+    });
+  }
+  return chosen;
+}
+
+export { BUILD_HINT };

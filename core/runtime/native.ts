@@ -1,0 +1,49 @@
+// Loads the node-addon-api addon (envlock_native.node) once and types what it exports; a
+// missing or broken build becomes one RUNTIME_UNAVAILABLE error instead of a require stack.
+
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { EnvlockError } from '../errors.js';
+import { BUILD_HINT, nativeBuildDir } from './launcher-path.js';
+
+/** What the addon's user-namespace probe saw; userns.ts turns it into a reason and a fix. */
+export interface RawUsernsProbe {
+  ok: boolean;
+  /** The first step that failed: unshare, setgroups, uid_map, gid_map, mount or fork. */
+  stage?: string;
+  errno?: number;
+  message?: string;
+}
+
+export interface NativeCpu {
+  architecture: string;
+  /** Canonical feature names (core/arch/features.ts). */
+  features: string[];
+  vendor?: string;
+}
+
+export interface NativeAddon {
+  /** Replaces this process with `path` (execve). Returns only by throwing (errno, code). */
+  execLauncher(path: string, argv: string[], env: string[]): never;
+  cpuFeatures(): NativeCpu;
+  probeUserNamespaces(): RawUsernsProbe;
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded from native/build/Release (or `file` in tests). */
+export function loadNative(file?: string): NativeAddon {
+  if (cached && file === undefined) return cached;
+  const target = file ?? path.join(nativeBuildDir(), 'envlock_native.node');
+  try {
+    const addon = createRequire(import.meta.url)(target) as NativeAddon;
+    if (file === undefined) cached = addon;
+    return addon;
+  } catch (error) {
+    throw new EnvlockError('RUNTIME_UNAVAILABLE', `The native runtime addon ${target} could not be loaded.`, {
+      hint: BUILD_HINT,
+      cause: error,
+      details: { path: target },
+    });
+  }
+}

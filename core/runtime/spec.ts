@@ -1,0 +1,124 @@
+// The launch spec: what envlock-launch needs to enter an environment, and its rendering into
+// the launcher's line format (docs/runtime.md "Spec format"): one keyword per line, fields
+// separated by one space, with \\ \s \n \t \r escapes inside a field.
+
+import path from 'node:path';
+import { EnvlockError } from '../errors.js';
+
+export interface BindMount {
+  /** Host path. */
+  source: string;
+  /** Path inside the environment; it need not exist in the image. */
+  destination: string;
+  readOnly: boolean;
+  /** Skip the bind when the source is missing instead of failing. */
+  optional?: boolean;
+}
+
+export interface DeviceNode {
+  /** Host device node, e.g. /dev/nvidia0. */
+  source: string;
+  /** Where it appears inside; defaults to the same path. */
+  destination?: string;
+}
+
+export interface LaunchSpec {
+  /** The unpacked image, bound read-only as /. */
+  rootfs: string;
+  binds?: BindMount[];
+  devices?: DeviceNode[];
+  /** The whole environment of the command, in order; nothing else is inherited. */
+  env?: ReadonlyArray<readonly [string, string]>;
+  /** Names whose values the launcher copies from its own environment at start (TERM, DISPLAY). */
+  envPass?: string[];
+  /** Working directory inside; defaults to the caller's (falling back to / with a warning). */
+  cwd?: string;
+  /** Bind the caller's working directory at the same path (default true). */
+  bindCwd?: boolean;
+  /** Host home directory, bound read-write at the same path. */
+  home?: string;
+  hostname?: string;
+  /** Name of the passwd entry added for the caller (os.userInfo().username; NSS-aware). */
+  user?: string;
+  /** Name of the group entry added for the caller's primary group. */
+  group?: string;
+  /** Map the caller to uid/gid 0 inside. */
+  fakeRoot?: boolean;
+  /** A private tmpfs /tmp (default) or the host's /tmp. */
+  privateTmp?: boolean;
+  /** A new PID namespace with a minimal init (default) or the host's /proc. */
+  pidNamespace?: boolean;
+  /** Bind the host's /etc/hosts and /etc/resolv.conf (default true). */
+  hostFiles?: boolean;
+  /** Empty directories to create (in the mount skeleton) inside. */
+  mkdirs?: string[];
+  /** Default command when the caller gives none. */
+  command?: string[];
+  /** Use the overlay skeleton even when every mount point exists. */
+  overlay?: 'auto' | 'always';
+}
+
+export const SPEC_VERSION = 1;
+
+/** Escapes one field: no NUL allowed; backslash, space and line breaks become escapes. */
+export function escapeField(value: string): string {
+  if (value.includes('\0')) {
+    throw new EnvlockError('LAUNCH_FAILED', `The launch value ${JSON.stringify(value.replace(/\0/g, '\\0'))} contains a NUL byte, which no path, argument or variable can hold.`, {
+      hint: 'Remove the NUL byte from the value.',
+    });
+  }
+  return value.replace(/[\\ \n\t\r]/g, (c) => ({ '\\': '\\\\', ' ': '\\s', '\n': '\\n', '\t': '\\t', '\r': '\\r' })[c] ?? c);
+}
+
+/** Throws BIND_INVALID unless `p` is absolute and has no "." or ".." component. */
+function checkPath(p: string, what: string): string {
+  const parts = p.split('/');
+  if (!p.startsWith('/') || parts.includes('..') || parts.includes('.')) {
+    throw new EnvlockError('BIND_INVALID', `The ${what} path ${JSON.stringify(p)} is not a normalised absolute path.`, {
+      hint: 'Write it as an absolute path without "." or ".." components.',
+      details: { path: p },
+    });
+  }
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+}
+
+function line(keyword: string, ...fields: string[]): string {
+  return [keyword, ...fields.map(escapeField)].join(' ');
+}
+
+const yesNo = (value: boolean): string => (value ? 'yes' : 'no');
+
+/** Renders a spec as launcher text; every path is checked first. */
+export function renderSpec(spec: LaunchSpec): string {
+  const out = [`envlock-launch-spec ${SPEC_VERSION}`, line('rootfs', checkPath(spec.rootfs, 'rootfs'))];
+  for (const [key, value] of spec.env ?? []) {
+    if (key === '' || key.includes('=')) {
+      throw new EnvlockError('LAUNCH_FAILED', `The environment variable name ${JSON.stringify(key)} is empty or contains "=".`, {
+        hint: 'Use a variable name without "=".',
+      });
+    }
+    out.push(line('env', `${key}=${value}`));
+  }
+  for (const name of spec.envPass ?? []) out.push(line('env-pass', name));
+  if (spec.cwd !== undefined) out.push(line('cwd', checkPath(spec.cwd, 'working directory')));
+  if (spec.bindCwd !== undefined) out.push(line('bind-cwd', yesNo(spec.bindCwd)));
+  if (spec.home !== undefined) out.push(line('home', checkPath(spec.home, 'home')));
+  if (spec.hostname !== undefined) out.push(line('hostname', spec.hostname));
+  if (spec.user !== undefined) out.push(line('user', spec.user));
+  if (spec.group !== undefined) out.push(line('group', spec.group));
+  if (spec.fakeRoot !== undefined) out.push(line('fake-root', yesNo(spec.fakeRoot)));
+  if (spec.privateTmp !== undefined) out.push(line('tmp', spec.privateTmp ? 'private' : 'host'));
+  if (spec.pidNamespace !== undefined) out.push(line('pid', spec.pidNamespace ? 'private' : 'host'));
+  if (spec.hostFiles !== undefined) out.push(line('host-files', yesNo(spec.hostFiles)));
+  if (spec.overlay !== undefined) out.push(line('overlay', spec.overlay));
+  for (const b of spec.binds ?? []) {
+    const options = [b.readOnly ? 'ro' : 'rw', ...(b.optional ? ['optional'] : [])].join(',');
+    out.push(line('bind', checkPath(path.normalize(b.source), 'bind source'), checkPath(b.destination, 'bind destination'), options));
+  }
+  for (const d of spec.devices ?? []) {
+    out.push(line('dev', checkPath(d.source, 'device'), checkPath(d.destination ?? d.source, 'device destination')));
+  }
+  for (const dir of spec.mkdirs ?? []) out.push(line('mkdir', checkPath(dir, 'mkdir')));
+  for (const arg of spec.command ?? []) out.push(line('cmd', arg));
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,7 @@
+// Declarations shared by the addon's source files (envlock_native.node).
+#pragma once
+#include <napi.h>
+
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info);
+Napi::Value ProbeUserNamespaces(const Napi::CallbackInfo& info);
+Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const char* path = nullptr);

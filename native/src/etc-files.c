@@ -1,0 +1,95 @@
+/* Generates /etc/passwd and /etc/group for inside: the image's own entries plus one for the
+ * caller when the image has none with its id, so `id`, `whoami` and shells show a name. */
+#define _GNU_SOURCE
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_ETC_BYTES (4 << 20) /* cap reads from the image (containerd CVE-2026-47262) */
+
+/* Reads the image's file (resolved inside the image root) into a malloc'd buffer, or "". */
+static char *read_in_root(int rootfd, const char *rel) {
+  char *buf = malloc(MAX_ETC_BYTES + 2);
+  if (!buf) fail("malloc", NULL, errno);
+  buf[0] = '\0';
+  int fd = openat2_in_root(rootfd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+  if (fd < 0) return buf;
+  size_t len = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + len, MAX_ETC_BYTES - len);
+    if (n <= 0) break;
+    len += (size_t)n;
+    if (len == MAX_ETC_BYTES) break;
+  }
+  close(fd);
+  if (len > 0 && buf[len - 1] != '\n') buf[len++] = '\n';
+  buf[len] = '\0';
+  return buf;
+}
+
+/* True when a line of the colon-separated file has `id` in its third field. */
+static bool has_id(const char *text, unsigned long id) {
+  for (const char *line = text; *line;) {
+    const char *end = strchr(line, '\n');
+    const char *field = line;
+    for (int i = 0; i < 2 && field && (!end || field < end); i++) {
+      field = strchr(field, ':');
+      if (field) field++;
+    }
+    if (field && (!end || field < end)) {
+      char *after;
+      unsigned long v = strtoul(field, &after, 10);
+      if (after != field && *after == ':' && v == id) return true;
+    }
+    if (!end) break;
+    line = end + 1;
+  }
+  return false;
+}
+
+static void write_whole(const char *path, const char *a, const char *b) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("create", path, errno);
+  const char *parts[2] = {a, b};
+  for (int i = 0; i < 2; i++) {
+    size_t len = strlen(parts[i]);
+    for (size_t done = 0; done < len;) {
+      ssize_t n = write(fd, parts[i] + done, len - done);
+      if (n < 0) fail("write", path, errno);
+      done += (size_t)n;
+    }
+  }
+  if (close(fd) != 0) fail("close", path, errno);
+}
+
+/* Writes passwd and group into the scratch directory `dir` for the id seen inside. */
+void make_etc_files(int rootfd, const struct spec *s, const struct caller *c, const char *dir) {
+  unsigned long uid = s->fake_root ? 0 : c->uid;
+  unsigned long gid = s->fake_root ? 0 : c->gid;
+  const char *name = s->fake_root ? "root" : (s->user_name ? s->user_name : c->name);
+  const char *home = s->fake_root ? "/root" : (s->home ? s->home : c->home);
+  char line[8192];
+
+  char *passwd = read_in_root(rootfd, "etc/passwd");
+  line[0] = '\0';
+  if (!has_id(passwd, uid))
+    snprintf(line, sizeof line, "%s:x:%lu:%lu:%s:%s:/bin/sh\n", name, uid, gid, name, home);
+  char *path = join_path(dir, "passwd");
+  write_whole(path, passwd, line);
+  free(path);
+  free(passwd);
+
+  char *group = read_in_root(rootfd, "etc/group");
+  line[0] = '\0';
+  if (!has_id(group, gid))
+    snprintf(line, sizeof line, "%s:x:%lu:\n", s->fake_root ? "root" : c->group, gid);
+  path = join_path(dir, "group");
+  write_whole(path, group, line);
+  free(path);
+  free(group);
+}

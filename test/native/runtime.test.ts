@@ -1,0 +1,154 @@
+// The addon (CPU features, user-namespace probe, execve) and the TypeScript side of the
+// runtime: spec rendering, error mapping, and the user-namespace explanation.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { canonicalFeature, splitFeatureList } from '../../core/arch/features.js';
+import { makeContext } from '../../core/context.js';
+import { nativeHostCpu } from '../../core/runtime/cpu.js';
+import { launch, launcherArguments, launchChild, launcherFailure } from '../../core/runtime/launch.js';
+import { launcherPath } from '../../core/runtime/launcher-path.js';
+import { loadNative, type NativeAddon, type RawUsernsProbe } from '../../core/runtime/native.js';
+import { escapeField, renderSpec } from '../../core/runtime/spec.js';
+import { assertUserNamespaces, explainUserns, probeUserNamespaces, readUsernsSysctls } from '../../core/runtime/userns.js';
+import { ADDON, CALLERS, LAUNCHER, ensureNativeBuild, makeRootfs, removeTree } from './fixture.js';
+
+beforeAll(() => ensureNativeBuild());
+
+describe('cpuFeatures', () => {
+  it('agrees with /proc/cpuinfo on the features that decide x86-64 levels', () => {
+    const cpu = loadNative().cpuFeatures();
+    expect(cpu.architecture).toBe(process.arch === 'x64' ? 'amd64' : process.arch);
+    if (cpu.architecture !== 'amd64') return;
+    const flagsLine = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
+    const kernel = new Set(splitFeatureList(flagsLine.split(':')[1] ?? '').map((f) => canonicalFeature('amd64', f)));
+    const native = new Set(cpu.features);
+    for (const feature of ['sse2', 'sse3', 'ssse3', 'sse4.1', 'sse4.2', 'popcnt', 'cx16', 'lahf', 'avx', 'avx2', 'bmi1', 'bmi2', 'f16c', 'fma', 'lzcnt', 'movbe', 'avx512f', 'avx512bw', 'avx512cd', 'avx512dq', 'avx512vl']) {
+      expect([feature, native.has(feature)]).toEqual([feature, kernel.has(feature)]);
+    }
+    expect(nativeHostCpu().level).toMatch(/^x86-64/);
+  });
+});
+
+describe('execLauncher', () => {
+  it('replaces the Node process, keeps its pid and stdio, and resets signals Node changed', () => {
+    const script = `const a = require(${JSON.stringify(ADDON)}); process.stdout.write(process.pid + '\\n');
+      a.execLauncher('/bin/sh', ['sh', '-c', 'echo $$ $FOO; grep -E "^Sig(Ign|Blk)" /proc/self/status'], ['FOO=bar']);`;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const [pid, shell, blk, ign] = result.stdout.trim().split('\n');
+    expect(shell).toBe(`${pid} bar`);
+    expect(ign).toBe('SigIgn:\t0000000000000000');
+    expect(blk).toBe('SigBlk:\t0000000000000000');
+    expect(result.status).toBe(0);
+  });
+
+  it('throws an errno error when the file cannot be executed, and launch() turns it into LAUNCH_FAILED', () => {
+    expect(() => loadNative().execLauncher('/nonexistent/launcher', ['x'], [])).toThrow(expect.objectContaining({ code: 'ENOENT', errno: 2 }));
+    const ctx = makeContext({ env: {} });
+    let caught: unknown;
+    try {
+      launch({ rootfs: '/' }, ['true'], ctx, { launcher: '/nonexistent/launcher' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'LAUNCH_FAILED', exitCode: 125 });
+    expect((caught as Error).message).toBe('The launcher /nonexistent/launcher could not be executed: execve /nonexistent/launcher: No such file or directory.');
+  });
+});
+
+describe('runtime availability', () => {
+  it('reports RUNTIME_UNAVAILABLE for a missing addon or launcher', () => {
+    expect(() => loadNative('/nonexistent/envlock_native.node')).toThrow(expect.objectContaining({ code: 'RUNTIME_UNAVAILABLE', exitCode: 4 }));
+    expect(() => launcherPath({ ENVLOCK_LAUNCHER: '/nonexistent/envlock-launch' })).toThrow('The launcher /nonexistent/envlock-launch does not exist, so envlock cannot enter environments.');
+    expect(launcherPath({})).toBe(LAUNCHER);
+  });
+});
+
+describe('spec rendering', () => {
+  it('escapes separators and line breaks and refuses NUL', () => {
+    expect(escapeField('a b\\c\nd\te\rf')).toBe('a\\sb\\\\c\\nd\\te\\rf');
+    expect(() => escapeField('a\0b')).toThrow(expect.objectContaining({ code: 'LAUNCH_FAILED' }));
+  });
+
+  it('renders every option in a fixed order', () => {
+    const text = renderSpec({
+      rootfs: '/store/rootfs/abc', env: [['PATH', '/bin'], ['X', 'a b']], envPass: ['TERM'], cwd: '/work', bindCwd: false, home: '/home/u',
+      hostname: 'box', user: 'u', group: 'g', fakeRoot: true, privateTmp: false, pidNamespace: false, hostFiles: false, overlay: 'always',
+      binds: [{ source: '/data', destination: '/mnt/data', readOnly: false, optional: true }], devices: [{ source: '/dev/nvidia0' }], mkdirs: ['/scratch'], command: ['sh', '-l'],
+    });
+    expect(text).toBe([
+      'envlock-launch-spec 1', 'rootfs /store/rootfs/abc', 'env PATH=/bin', 'env X=a\\sb', 'env-pass TERM', 'cwd /work', 'bind-cwd no', 'home /home/u',
+      'hostname box', 'user u', 'group g', 'fake-root yes', 'tmp host', 'pid host', 'host-files no', 'overlay always', 'bind /data /mnt/data rw,optional',
+      'dev /dev/nvidia0 /dev/nvidia0', 'mkdir /scratch', 'cmd sh', 'cmd -l', '',
+    ].join('\n'));
+  });
+
+  it('refuses relative or un-normalised bind paths with BIND_INVALID', () => {
+    expect(() => renderSpec({ rootfs: '/r', binds: [{ source: '/data', destination: 'mnt', readOnly: true }] })).toThrow(expect.objectContaining({ code: 'BIND_INVALID', exitCode: 125 }));
+    expect(() => renderSpec({ rootfs: '/r', binds: [{ source: '/data', destination: '/a/../etc', readOnly: true }] })).toThrow('The bind destination path "/a/../etc" is not a normalised absolute path.');
+  });
+
+  it('is accepted by the launcher, whose spec errors name the line', async () => {
+    const rootfs = makeRootfs();
+    const ctx = makeContext({ cwd: '/', env: { PATH: '/usr/bin:/bin' } });
+    const ok = await launchChild({ rootfs, env: [['PATH', '/bin'], ['A', 'x y']], command: ['sh', '-c', 'echo "$A"'] }, [], ctx, { launcher: LAUNCHER });
+    expect(ok.stdout).toBe('x y\n');
+    const bad = spawnSync(LAUNCHER, ['--spec-text', `rootfs ${rootfs}\nbogus 1\n`, '--', 'true'], { encoding: 'utf8' });
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toBe('envlock-launch: spec --spec-text line 2: unknown keyword: bogus\n');
+    removeTree(rootfs);
+  });
+
+  it('puts the spec inline in the launcher argv', () => {
+    expect(launcherArguments('/l', { rootfs: '/r' }, ['a'], true)).toEqual(['/l', '--debug', '--spec-text', 'envlock-launch-spec 1\nrootfs /r\n', '--', 'a']);
+  });
+});
+
+describe('user namespaces', () => {
+  it('probes successfully on this host', () => {
+    expect(probeUserNamespaces()).toEqual({ ok: true });
+    expect(() => assertUserNamespaces()).not.toThrow();
+  });
+
+  it.each(CALLERS)('explains a disabled limit to $name through the launcher and the probe', async (caller) => {
+    const rootfs = makeRootfs();
+    const disable = [...caller.prefix, 'unshare', '-U', '--map-root-user', 'sh', '-c', 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', 'sh'];
+    const ctx = makeContext({ cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const result = await launchChild({ rootfs }, ['true'], ctx, { launcher: LAUNCHER, prefix: disable });
+    expect(result.status).toBe(125);
+    expect(result.stderr).toBe('envlock-launch: user namespace: unshare: No space left on device (errno 28); the limit in /proc/sys/user/max_user_namespaces is 0 or reached\n');
+    const mapped = launcherFailure(result);
+    expect(mapped?.code).toBe('USERNS_UNAVAILABLE');
+    expect(mapped?.exitCode).toBe(4);
+
+    const probeScript = `const a = require(${JSON.stringify(ADDON)}); const fs = require('fs');
+      console.log(JSON.stringify({ raw: a.probeUserNamespaces(), max: fs.readFileSync('/proc/sys/user/max_user_namespaces', 'utf8') }));`;
+    const out = execFileSync(disable[0]!, [...disable.slice(1), process.execPath, '-e', probeScript], { encoding: 'utf8' });
+    const { raw, max } = JSON.parse(out) as { raw: RawUsernsProbe; max: string };
+    expect(raw).toEqual({ ok: false, stage: 'unshare', errno: 28, message: 'No space left on device' });
+    const explained = explainUserns(raw, readUsernsSysctls(() => max));
+    expect(explained.reason).toBe('user namespaces are disabled: user.max_user_namespaces is 0 (unshare failed: No space left on device)');
+    expect(explained.fix).toContain('sysctl -w user.max_user_namespaces=15000');
+    expect(explained.fix).toContain('An administrator must apply it');
+    removeTree(rootfs);
+  });
+
+  it('raises USERNS_UNAVAILABLE with the reason and the fix', () => {
+    const fake = { probeUserNamespaces: () => ({ ok: false, stage: 'unshare', errno: 1, message: 'Operation not permitted' }) } as unknown as NativeAddon;
+    let caught: unknown;
+    try {
+      assertUserNamespaces(fake, { unprivilegedUsernsClone: 0, maxUserNamespaces: 100 });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'USERNS_UNAVAILABLE', exitCode: 4, hint: 'Run `sysctl -w kernel.unprivileged_userns_clone=1` as root. An administrator must apply it (persist it in /etc/sysctl.d/).' });
+    expect((caught as Error).message).toBe('This host does not let envlock create a user namespace: unprivileged user namespaces are disabled: kernel.unprivileged_userns_clone is 0 (unshare failed: Operation not permitted).');
+  });
+
+  it('names AppArmor when the maps cannot be written under its restriction', () => {
+    const explained = explainUserns({ ok: false, stage: 'uid_map', errno: 1, message: 'Operation not permitted' }, { apparmorRestrict: 1 });
+    expect(explained.reason).toContain('kernel.apparmor_restrict_unprivileged_userns is 1');
+    expect(explained.fix).toContain('userns,');
+  });
+});
