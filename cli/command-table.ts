@@ -15,6 +15,8 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'init', summary: 'Write a commented envlock.yaml (or .toml) to start from.', load: async () => (await import('./commands/init.js')).command },
   { name: 'lock', summary: 'Resolve every environment to content digests and CPU requirements.', load: async () => (await import('./commands/lock.js')).command },
   { name: 'pull', summary: 'Download the locked images into the store and unpack them.', load: async () => (await import('./commands/pull.js')).command },
+  { name: 'run', summary: 'Run a command inside a locked environment, without root.', load: async () => (await import('./commands/run.js')).command },
+  { name: 'shell', summary: 'Start an interactive shell inside a locked environment.', load: async () => (await import('./commands/shell.js')).command },
   { name: 'store', summary: 'Show the store: location, size, images, and what shared blobs save.', load: async () => (await import('./commands/store.js')).command },
   { name: 'verify', summary: 'Re-hash the locked blobs and check each pulled rootfs against its tree digest.', load: async () => (await import('./commands/verify.js')).command },
 ];

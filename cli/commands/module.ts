@@ -101,6 +101,7 @@ export const command: CommandSpec = {
     { name: 'name', type: 'string', valueName: 'NAME', description: 'Module name (default: the environment\'s name).' },
     { name: 'module-version', type: 'string', valueName: 'V', description: 'Module version, such as 2.0 (alias: the second positional of publish).' },
     { name: 'default', type: 'boolean', description: 'Mark this version as the default (a `default` symlink, as Lmod reads it).' },
+    { name: 'no-index', type: 'boolean', description: 'Do not rewrite the tree\'s index (run `envlock module index` after a batch).' },
   ],
   positionals: [
     { name: 'sub', description: SUBCOMMANDS.join(', '), required: true },
@@ -115,7 +116,7 @@ export const command: CommandSpec = {
         if (version === undefined) throw new EnvlockError('USAGE', '`envlock module publish` needs the module version.', { hint: 'Run `envlock module publish 2.0 --tree DIR`.' });
         const tree = flag.str(args, 'tree') ?? roots(ctx)[0]!;
         const result = await publishModule({
-          sourceDir: ctx.cwd, root: path.resolve(ctx.cwd, tree), name: flag.str(args, 'name'), version, makeDefault: flag.bool(args, 'default'),
+          sourceDir: ctx.cwd, root: path.resolve(ctx.cwd, tree), name: flag.str(args, 'name'), version, makeDefault: flag.bool(args, 'default'), skipIndex: flag.bool(args, 'no-index'),
           home: ctx.home, store: Store.open(ctx), launcherPath: launcherPath(ctx), cacheDir: cacheDir(ctx),
         });
         return { result, text: `Published ${result.label} in ${result.dir}\n` };

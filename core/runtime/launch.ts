@@ -97,7 +97,7 @@ export function launcherFailure(result: Pick<LaunchResult, 'status' | 'stderr'>)
   if (!last.startsWith('envlock-launch: ')) return undefined;
   const what = last.slice('envlock-launch: '.length);
   const details = { launcher: last };
-  if (result.status === 125 && what.startsWith(USERNS)) {
+  if ((result.status === 4 || result.status === 125) && what.startsWith(USERNS)) {
     return new EnvlockError('USERNS_UNAVAILABLE', `This host does not let envlock create a user namespace (${what.slice(USERNS.length)}).`, {
       hint: 'Run `envlock doctor` to see which kernel setting blocks it; an administrator must change it.',
       details,

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 /* Exit statuses (docs/runtime.md "Exit status"): the command's own status otherwise. */
+#define EXIT_HOST_UNSUPPORTED 4
 #define EXIT_LAUNCH_FAILED 125
 #define EXIT_CANNOT_EXECUTE 126
 #define EXIT_NOT_FOUND 127

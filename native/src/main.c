@@ -71,13 +71,16 @@ static _Noreturn void userns_failed(int err) {
   const char *why = "";
   if (err == EPERM)
     why = "; unprivileged user namespaces are not allowed here (kernel.unprivileged_userns_clone, "
-          "AppArmor, a seccomp filter or a chroot)";
+          "AppArmor, a seccomp filter or a chroot): an administrator must allow them; "
+          "run `envlock doctor` for the exact setting";
   else if (err == ENOSPC || err == EUSERS)
-    why = "; the limit in /proc/sys/user/max_user_namespaces is 0 or reached";
+    why = "; the limit in /proc/sys/user/max_user_namespaces is 0 or reached: an administrator must "
+          "raise it (sysctl -w user.max_user_namespaces=15000)";
   else if (err == EINVAL)
-    why = "; this kernel has no user namespace support";
+    why = "; this kernel has no user namespace support (CONFIG_USER_NS)";
   fprintf(stderr, "envlock-launch: user namespace: unshare: %s (errno %d)%s\n", strerror(err), err, why);
-  exit(EXIT_LAUNCH_FAILED);
+  /* Exit 4 like every "this host cannot run it" failure (docs/errors.md), not 125. */
+  exit(EXIT_HOST_UNSUPPORTED);
 }
 
 static void map_ids(const struct spec *s, const struct caller *c) {

@@ -116,8 +116,8 @@ describe('user namespaces', () => {
     const disable = [...caller.prefix, 'unshare', '-U', '--map-root-user', 'sh', '-c', 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', 'sh'];
     const ctx = makeContext({ cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     const result = await launchChild({ rootfs }, ['true'], ctx, { launcher: LAUNCHER, prefix: disable });
-    expect(result.status).toBe(125);
-    expect(result.stderr).toBe('envlock-launch: user namespace: unshare: No space left on device (errno 28); the limit in /proc/sys/user/max_user_namespaces is 0 or reached\n');
+    expect(result.status).toBe(4);
+    expect(result.stderr).toBe('envlock-launch: user namespace: unshare: No space left on device (errno 28); the limit in /proc/sys/user/max_user_namespaces is 0 or reached: an administrator must raise it (sysctl -w user.max_user_namespaces=15000)\n');
     const mapped = launcherFailure(result);
     expect(mapped?.code).toBe('USERNS_UNAVAILABLE');
     expect(mapped?.exitCode).toBe(4);
