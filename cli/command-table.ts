@@ -10,6 +10,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: CommandEntry[] = [
+  { name: 'doctor', summary: 'Check that this host can run envlock environments, and each locked one.', load: async () => (await import('./commands/doctor.js')).command },
   { name: 'export', summary: 'Write a locked environment\'s image as an OCI image layout directory.', load: async () => (await import('./commands/export.js')).command },
   { name: 'gc', summary: 'Remove blobs and root filesystems that no lockfile uses any more.', load: async () => (await import('./commands/gc.js')).command },
   { name: 'init', summary: 'Write a commented envlock.yaml (or .toml) to start from.', load: async () => (await import('./commands/init.js')).command },
