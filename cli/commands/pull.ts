@@ -76,7 +76,7 @@ A stale lock is an error (exit 3) unless --frozen.`,
     } finally {
       await sources.close();
     }
-    const used = project.lock.environments.flatMap((e) => e.images.flatMap((i) => [i.manifest.digest, i.config.digest, ...i.layers.map((l) => l.digest)]));
+    const used = project.lock.environments.flatMap((e) => [...(e.index ? [e.index.digest] : []), ...e.images.flatMap((i) => [i.manifest.digest, i.config.digest, ...i.layers.map((l) => l.digest)])]);
     await registerLockfile(store, project.lockPath, used);
     const rows = results.map((r) => [r.name, r.platform, shortDigest(r.manifest), r.unpacked ? 'pulled' : 'up to date', r.bytesDownloaded > 0 ? formatBytes(r.bytesDownloaded) : '-']);
     return {
