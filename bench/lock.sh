@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_need docker-registry skopeo hyperfine curl busybox-static
 cd "$bench_repo"
-[ -f dist/cli/main.js ] || npm ci --no-audit --no-fund
+[ -f dist/bundle/envlock.js ] || npm ci --no-audit --no-fund
 node scripts/build-example-image.mjs "$bench_tmp/layout" >/dev/null
 bench_registry
 runs=${RUNS:-7}
@@ -23,7 +23,7 @@ mkdir -p "$project"
 } > "$project/envlock.yaml"
 
 inspect_loop="for i in \$(seq -w 1 20); do skopeo inspect --tls-verify=false --format '{{.Digest}}' docker://$bench_registry/bench/img\$i:latest >/dev/null; done"
-envlock="node $bench_repo/dist/cli/main.js -C $project"
+envlock="node $bench_repo/dist/bundle/envlock.js -C $project"
 $envlock lock >/dev/null
 hyperfine -N --warmup 1 --runs "$runs" --export-json "$bench_tmp/lock.json" \
   "$envlock lock" \

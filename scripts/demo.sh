@@ -17,7 +17,7 @@ fi
 npm ci --no-audit --no-fund
 node scripts/build-example-image.mjs examples/busybox-oci
 
-envlock() { node "$repo/dist/cli/main.js" "$@"; }
+envlock() { node "$repo/dist/bundle/envlock.js" "$@"; }
 project=$(mktemp -d "${TMPDIR:-/tmp}/envlock-demo.XXXXXX")
 export ENVLOCK_STORE="$project/store"
 cd "$project"

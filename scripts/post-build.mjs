@@ -1,5 +1,7 @@
-// After tsc: make the CLI entry executable so `npm link` / `bin` work without a wrapper.
+// After the build: make the CLI entry points executable so `bin` works without a wrapper.
 import { chmodSync, existsSync } from 'node:fs';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
-if (existsSync(entry)) chmodSync(entry, 0o755);
+for (const entry of ['../dist/bundle/envlock.js', '../dist/cli/main.js']) {
+  const file = new URL(entry, import.meta.url);
+  if (existsSync(file)) chmodSync(file, 0o755);
+}

@@ -76,8 +76,7 @@ export function parseEnvFlag(text: string): [string, string] {
 
 async function rootfsFor(project: Project, env: EnvironmentDecl, image: LockedImage, ctx: Context): Promise<{ rootfs: string; config: ImageConfig }> {
   const { Store } = await import('../store/store.js');
-  const { findRootfs } = await import('../store/rootfs-store.js');
-  const { findBlob } = await import('../store/blob-store.js');
+  const { findBlob, findRootfs } = await import('../store/find.js');
   const store = Store.open(ctx);
   let rootfs = findRootfs(store, image.manifest.digest);
   if (rootfs === undefined) {

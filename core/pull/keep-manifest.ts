@@ -3,12 +3,13 @@
 
 import { Readable } from 'node:stream';
 import type { ImageSource } from '../source/image-source.js';
-import { findBlob, ingestBlob } from '../store/blob-store.js';
+import { findBlob } from '../store/find.js';
 import type { Store } from '../store/store.js';
 import type { Descriptor } from '../../lockfiles/model.js';
 
 export async function keepManifestBytes(store: Store, descriptor: Descriptor, source: () => Promise<ImageSource>): Promise<void> {
   if (findBlob(store, descriptor.digest) !== undefined) return;
+  const { ingestBlob } = await import('../store/blob-store.js');
   const fetched = await (await source()).fetchManifest(descriptor.digest);
   await ingestBlob(store, descriptor, async () => ({ stream: Readable.from([fetched.body]), offset: 0 }));
 }

@@ -8,10 +8,8 @@ import { EnvlockError } from '../errors.js';
 import { shortDigest } from '../oci/digest.js';
 import { layerCompression } from '../oci/media-types.js';
 import type { ImageSource } from '../source/image-source.js';
-import { findBlob, ingestBlob } from '../store/blob-store.js';
-import { findRootfs, installRootfs } from '../store/rootfs-store.js';
+import { findRootfs } from '../store/find.js';
 import type { Store } from '../store/store.js';
-import { applyLayer } from '../unpack/apply-layer.js';
 import type { Descriptor, LockedImage } from '../../lockfiles/model.js';
 import { platformString } from '../../lockfiles/model.js';
 import { withBlobRetries } from './retry-blob.js';
@@ -56,6 +54,12 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
     result.rootfs = ready;
     return result;
   }
+  // Only a cold pull pays for the downloader and the unpacker (start-up budget, STYLE.md).
+  const [{ findBlob, ingestBlob }, { installRootfs }, { applyLayer }] = await Promise.all([
+    import('../store/blob-store.js'),
+    import('../store/rootfs-store.js'),
+    import('../unpack/apply-layer.js'),
+  ]);
   let opened: Promise<ImageSource> | undefined;
   const source = () => (opened ??= input.source());
   const fetchBlob = async (desc: Descriptor, what: string) => {

@@ -3,7 +3,7 @@
 // Interrupted downloads keep their partial file so the next call resumes it.
 
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -45,19 +45,9 @@ export interface IngestResult {
   fetched: number;
 }
 
-/** The verified blob's path, read-only stores first; undefined when no store has it. */
-export function findBlob(store: Store, digest: string): string | undefined {
-  assertDigest(digest, 'a blob');
-  for (const root of store.searchRoots()) {
-    const candidate = blobPathIn(root, digest);
-    try {
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not in this store
-    }
-  }
-  return undefined;
-}
+import { findBlob } from './find.js';
+
+export { findBlob };
 
 export function partialPath(store: Store, digest: string): string {
   const { algorithm, hex } = digestParts(assertDigest(digest, 'a blob'));

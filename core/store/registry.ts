@@ -35,6 +35,9 @@ export async function registerLockfile(store: Store, lockfilePath: string, usedD
   await store.prepare();
   const record: Registration = { path: path.resolve(lockfilePath), digests, registeredAt: new Date().toISOString() };
   const file = registrationFile(store, lockfilePath);
+  // A warm pull registers the same digests again: leave the file (and the disk) alone then.
+  const previous = await fs.readFile(file, 'utf8').then((text) => JSON.parse(text) as Registration, () => undefined);
+  if (previous?.path === record.path && JSON.stringify(previous.digests) === JSON.stringify(digests)) return file;
   try {
     await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
   } catch (error) {

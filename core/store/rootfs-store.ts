@@ -3,7 +3,6 @@
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { statSync } from 'node:fs';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { assertDigest, digestParts } from '../oci/digest.js';
 import { treeDigest } from '../unpack/tree-digest.js';
@@ -38,19 +37,9 @@ export interface InstallOptions {
   onWait?: LockOptions['onWait'];
 }
 
-/** The rootfs path, read-only stores first; undefined when no store has a complete one. */
-export function findRootfs(store: Store, manifestDigest: string): string | undefined {
-  assertDigest(manifestDigest, 'an image manifest');
-  for (const root of store.searchRoots()) {
-    const candidate = rootfsPathIn(root, manifestDigest);
-    try {
-      if (statSync(candidate).isDirectory()) return candidate;
-    } catch {
-      // not in this store
-    }
-  }
-  return undefined;
-}
+import { findRootfs } from './find.js';
+
+export { findRootfs };
 
 /** The meta record next to a rootfs, from the store that holds the rootfs. */
 export async function readRootfsMeta(rootfsPath: string): Promise<RootfsMeta | undefined> {

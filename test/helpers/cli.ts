@@ -1,4 +1,4 @@
-// Runs the built CLI (dist/cli/main.js) as a child process for end-to-end tests, with a temporary
+// Runs the built CLI (dist/bundle/envlock.js) as a child process for end-to-end tests, with a temporary
 // HOME and store, optionally as the unprivileged user `nobody` (through runuser).
 
 import { spawn } from 'node:child_process';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root (two levels above test/helpers/). */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI_PATH = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+export const CLI_PATH = join(REPO_ROOT, 'dist', 'bundle', 'envlock.js');
 
 /** uid/gid of `nobody` on Debian. */
 export const NOBODY = { uid: 65534, gid: 65534 } as const;

@@ -24,7 +24,7 @@ describe('runCli', () => {
   writeFileSync(entry, PROBE, { mode: 0o644 });
 
   it('points at the built CLI entry', () => {
-    expect(CLI_PATH.endsWith('/dist/cli/main.js')).toBe(true);
+    expect(CLI_PATH.endsWith('/dist/bundle/envlock.js')).toBe(true);
   });
 
   it('runs with a fresh HOME and store, stdin, extra env, exit code and both streams', async () => {
