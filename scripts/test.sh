@@ -22,4 +22,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
+# Tests are TypeScript too: type-check them with the sources before running anything.
+npm run --silent typecheck
 npx vitest run "$@"
