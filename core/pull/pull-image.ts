@@ -89,9 +89,7 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
     for (const [i, layer] of image.layers.entries()) {
       const compression = layerCompression(layer.mediaType);
       if (compression === undefined) throw new EnvlockError('LAYER_MEDIA_TYPE', `Layer ${shortDigest(layer.digest)} of ${input.reference} has media type ${layer.mediaType}, which envlock cannot unpack.`, { hint: 'Use an image whose layers are tar, tar+gzip or tar+zstd.' });
-      const task = ctx.reporter.task(`unpack ${i + 1}/${image.layers.length} ${shortDigest(layer.digest)}`, layer.size);
       const stream = createReadStream(findBlob(store, layer.digest)!);
-      stream.on('data', (chunk) => task.advance(chunk.length));
       const diffId = diffIds[i];
       await applyLayer(tmp, stream, {
         compression,
@@ -101,7 +99,6 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
         layerName: `layer ${i + 1} of ${input.reference} (${shortDigest(layer.digest)})`,
         ...(diffId === undefined ? {} : { expectedDiffId: diffId }),
       });
-      task.done('unpacked');
     }
     return { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })) };
   }, { signal: ctx.signal });
