@@ -1,7 +1,10 @@
 // `envlock pull`: download exactly the locked blobs into the store, verified as they stream, and
 // unpack each chosen image into a read-only root filesystem.
 
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { CommandSpec } from '../command-spec.js';
+import type { Context } from '../../core/context.js';
 import { flag } from '../args.js';
 import { chooseImage } from '../../core/arch/choose.js';
 import { normalisePlatform } from '../../core/declaration/platform.js';
@@ -19,6 +22,20 @@ import { keepManifestBytes } from '../../core/pull/keep-manifest.js';
 interface PullResult {
   store: string;
   environments: (PullImageResult & { name: string })[];
+}
+
+/**
+ * A project that is a module (ROOT/NAME/VERSION of a tree the shim reads) gets its wrappers and
+ * its tree's index prepared again, so `module load` runs exactly what was just pulled.
+ */
+async function refreshModule(dir: string, store: InstanceType<typeof import('../../core/store/store.js').Store>, ctx: Context): Promise<void> {
+  const root = path.dirname(path.dirname(dir));
+  const listed = (ctx.env.ENVLOCK_MODULEPATH ?? '').split(':').filter(Boolean).map((p) => path.resolve(ctx.cwd, p));
+  if (!listed.includes(root) && !existsSync(path.join(root, '.envlock-index'))) return;
+  const [{ refreshModuleDir }, { launcherPath }] = await Promise.all([import('../../core/modules/after-pull.js'), import('./module.js')]);
+  const cacheDir = path.join(ctx.env.XDG_CACHE_HOME ?? path.join(ctx.home, '.cache'), 'envlock', 'modules');
+  const refreshed = await refreshModuleDir(dir, { home: ctx.home, cwd: ctx.cwd, modulePath: ctx.env.ENVLOCK_MODULEPATH, store, launcherPath: launcherPath(ctx), cacheDir });
+  if (refreshed) ctx.reporter.info(`Prepared module ${refreshed.label}.`);
 }
 
 export const command: CommandSpec<PullResult> = {
@@ -78,6 +95,7 @@ A stale lock is an error (exit 3) unless --frozen.`,
     }
     const used = project.lock.environments.flatMap((e) => [...(e.index ? [e.index.digest] : []), ...e.images.flatMap((i) => [i.manifest.digest, i.config.digest, ...i.layers.map((l) => l.digest)])]);
     await registerLockfile(store, project.lockPath, used);
+    await refreshModule(project.dir, store, ctx);
     const rows = results.map((r) => [r.name, r.platform, shortDigest(r.manifest), r.unpacked ? 'pulled' : 'up to date', r.bytesDownloaded > 0 ? formatBytes(r.bytesDownloaded) : '-']);
     return {
       result: { store: store.root, environments: results },

@@ -1,0 +1,100 @@
+// Publishing a locked project into a module tree: copy its declaration and lock to
+// ROOT/NAME/VERSION/, optionally mark the default, prepare the wrappers and rewrite the index.
+
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { loadDeclaration } from '../declaration/load.js';
+import { EnvlockError, errnoCode } from '../errors.js';
+import { LOCKFILE_NAME, assertFresh, readLockfile } from '../../lockfiles/index.js';
+import { reindexTree } from './catalog.js';
+import { readModule } from './module-info.js';
+import { prepareModule, type ModuleRuntimeOptions, type PreparedModule } from './module-runtime.js';
+import { isModulePart } from './names.js';
+
+export interface PublishInput extends ModuleRuntimeOptions {
+  /** The project directory holding envlock.yaml (or .toml) and envlock.lock. */
+  sourceDir: string;
+  root: string;
+  /** Module name; default: the environment's name. */
+  name?: string;
+  version: string;
+  makeDefault?: boolean;
+  home: string;
+  /** Leave the tree's index alone (a batch of publishes followed by one `envlock module index`). */
+  skipIndex?: boolean;
+  /** Called when the image is not in any store yet (the CLI passes `pull`); then prepared again. */
+  ensurePulled?: (dir: string) => Promise<void>;
+}
+
+export interface PublishResult extends PreparedModule {
+  label: string;
+  dir: string;
+  /** The index rewritten, or undefined with skipIndex. */
+  indexFile: string | undefined;
+}
+
+function invalidPart(kind: string, value: string): EnvlockError {
+  return new EnvlockError('FLAG_VALUE', `Module ${kind} \`${value}\` is not valid: use letters, digits, \`.\`, \`_\`, \`+\` and \`-\`.`, {
+    hint: `Pass a ${kind} such as \`${kind === 'name' ? 'analysis' : '2.0'}\`.`,
+  });
+}
+
+async function copyInto(file: string, dir: string): Promise<void> {
+  const target = path.join(dir, path.basename(file));
+  const temp = `${target}.tmp-${process.pid}`;
+  await fs.copyFile(file, temp);
+  await fs.chmod(temp, 0o644);
+  await fs.rename(temp, target);
+}
+
+export async function publishModule(input: PublishInput): Promise<PublishResult> {
+  const declaration = await loadDeclaration(input.sourceDir, { home: input.home });
+  if (declaration.environments.length !== 1) {
+    throw new EnvlockError('MODULE_TREE_INVALID', `${declaration.file} declares ${declaration.environments.length} environments; a module holds exactly one.`, {
+      hint: 'Publish a project with one environment, or split the declaration into one project per environment.',
+    });
+  }
+  const lock = await readLockfile(input.sourceDir);
+  assertFresh(declaration, lock, { command: 'module publish' });
+  const name = input.name ?? declaration.environments[0]!.name;
+  if (!isModulePart(name)) throw invalidPart('name', name);
+  if (!isModulePart(input.version) || input.version === 'default') throw invalidPart('version', input.version);
+  const root = path.resolve(input.root);
+  if (root.includes(':')) {
+    throw new EnvlockError('MODULE_TREE_INVALID', `Module tree ${root} holds a \`:\`, which ENVLOCK_MODULEPATH cannot hold.`, { hint: 'Publish into a directory whose path has no colon.' });
+  }
+  const dir = path.join(root, name, input.version);
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    for (const other of ['envlock.yaml', 'envlock.toml']) await fs.rm(path.join(dir, other), { force: true });
+    // The lock first, then the declaration: the prepared spec is written after both, so the
+    // wrappers' `-nt` check sees the spec as newer than what it was made from.
+    await copyInto(path.join(input.sourceDir, LOCKFILE_NAME), dir);
+    await copyInto(declaration.file, dir);
+    if (input.makeDefault) {
+      const link = path.join(root, name, 'default');
+      await fs.rm(link, { force: true });
+      await fs.symlink(input.version, link);
+    }
+  } catch (error) {
+    throw new EnvlockError('IO', `Cannot publish into ${dir}: ${errnoCode(error) ?? String(error)}.`, { hint: 'Check that the module tree is writable by you.', cause: error });
+  }
+  const tree = { root, name, version: input.version, dir, isDefault: false };
+  let info = await readModule(tree, { home: input.home });
+  let prepared: PreparedModule;
+  try {
+    prepared = await prepareModule(info, input);
+  } catch (error) {
+    if (!(error instanceof EnvlockError) || error.code !== 'IMAGE_NOT_PULLED' || input.ensurePulled === undefined) throw error;
+    await input.ensurePulled(dir);
+    info = await readModule(tree, { home: input.home });
+    prepared = await prepareModule(info, input);
+  }
+  // Wrappers of earlier locks of this version are no longer reachable from the index.
+  const keep = path.basename(prepared.prepDir);
+  for (const old of await fs.readdir(path.join(dir, '.envlock')).catch(() => [] as string[])) {
+    if (old !== keep) await fs.rm(path.join(dir, '.envlock', old), { recursive: true, force: true });
+  }
+  const indexFile = input.skipIndex ? undefined : (await reindexTree(root, { home: input.home })).file;
+  return { ...prepared, label: `${name}/${input.version}`, dir, indexFile };
+}
