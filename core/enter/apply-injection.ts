@@ -27,18 +27,30 @@ export function injectionMounts(plan: InjectionPlan): InjectionMounts {
     binds.push({ source: library.hostPath, destination: inside, readOnly: true });
     byInside.set(inside, library.hostPath);
   }
-  const notes = [...plan.notes];
-  for (const link of plan.symlinks) {
-    const target = path.posix.resolve(path.posix.dirname(link.link), link.target);
-    const host = byInside.get(target);
-    if (host === undefined) {
-      notes.push(`symlink ${link.link} -> ${link.target} skipped: its target is not injected (${link.source})`);
-      continue;
-    }
-    if (!byInside.has(link.link)) binds.push({ source: host, destination: link.link, readOnly: true });
+  // plan.notes are shown by describePlan already; these are only what applying the plan adds.
+  const notes: string[] = [];
+  // Links may point at other links (libcuda.so -> libcuda.so.1 -> libcuda.so.550.54.15), in any
+  // order, so resolve until a pass binds nothing new.
+  let pending = [...plan.symlinks];
+  for (let progress = true; progress && pending.length > 0; ) {
+    progress = false;
+    pending = pending.filter((link) => {
+      const host = byInside.get(path.posix.resolve(path.posix.dirname(link.link), link.target));
+      if (host === undefined) return true;
+      if (!byInside.has(link.link)) {
+        binds.push({ source: host, destination: link.link, readOnly: true });
+        byInside.set(link.link, host);
+      }
+      progress = true;
+      return false;
+    });
   }
+  for (const link of pending) notes.push(`symlink ${link.link} -> ${link.target} skipped: its target is not injected (${link.source})`);
   const devices = plan.deviceNodes.map((d) => ({ source: d.hostPath, destination: d.containerPath }));
   const prependPath: Record<string, string[]> = { ...plan.prependPath };
-  if (plan.ldcacheFolders.length > 0) prependPath.LD_LIBRARY_PATH = [...(prependPath.LD_LIBRARY_PATH ?? []), ...plan.ldcacheFolders];
+  // planInjection already prepends the update-ldcache folders; add only those a plan lacks.
+  const loaderPath = prependPath.LD_LIBRARY_PATH ?? [];
+  const extra = plan.ldcacheFolders.filter((f) => !loaderPath.includes(f));
+  if (extra.length > 0) prependPath.LD_LIBRARY_PATH = [...loaderPath, ...extra];
   return { binds, devices, env: { ...plan.env }, prependPath, notes };
 }

@@ -125,7 +125,7 @@ export async function planRun(project: Project, request: RunRequest, ctx: Contex
     devices.push(...mounts.devices);
     extraEnv = mounts.env;
     Object.assign(extraPrepend, mounts.prependPath);
-    injected.push(...describePlan(plan), ...mounts.notes);
+    injected.push(...describePlan(plan), ...mounts.notes.map((n) => `note: ${n}`));
   }
   checkSources(binds);
   const lockDigest = `sha256:${createHash('sha256').update(readFileSync(project.lockPath)).digest('hex')}`;

@@ -15,10 +15,10 @@ import { detectGpuVendors, discoverAmd, discoverNvidia, type GpuVendor } from '.
 import { LdCache, type LdconfigRunner } from './ldconfig.js';
 import { libraryClosure } from './library-closure.js';
 import { discoverMpi } from './mpi-discovery.js';
-import { emptyPlan, HOST_BIN_DIR, HOST_LIB_DIR, type InjectionPlan, type PlannedLibrary, type PlannedMount } from './plan-types.js';
+import { emptyPlan, HOST_BIN_DIR, HOST_LIB_DIR, type InjectionPlan, type PlannedLibrary, type PlannedMount, type PlannedSymlink } from './plan-types.js';
 
 export interface PlanOptions {
-  /** The host environment (ENVLOCK_CDI_DIRS, PATH, LD_LIBRARY_PATH are read). */
+  /** The host environment (ENVLOCK_CDI_DIRS, ENVLOCK_LDCACHE, PATH, LD_LIBRARY_PATH are read). */
   env: Readonly<Record<string, string | undefined>>;
   /**
    * Root of the host filesystem; '/' except in tests. It prefixes /proc, /dev, PATH lookups, the
@@ -37,6 +37,28 @@ export interface PlanOptions {
   arch?: string;
 }
 
+/**
+ * ENVLOCK_LDCACHE names a loader cache to read instead of /etc/ld.so.cache: a site that keeps its
+ * MPI or driver libraries out of the system cache builds one with `ldconfig -C FILE -f CONF`.
+ * Relative paths are ignored, like relative ENVLOCK_CDI_DIRS entries.
+ */
+async function siteLdCache(env: PlanOptions['env']): Promise<string | undefined> {
+  const file = env.ENVLOCK_LDCACHE;
+  if (file === undefined || !path.isAbsolute(file)) return undefined;
+  const stat = await fs.stat(file).catch(() => undefined);
+  if (!stat?.isFile()) {
+    throw new EnvlockError('CONFIG_INVALID', `The loader cache ${file} that ENVLOCK_LDCACHE names is not a file.`, {
+      hint: 'Build it with `ldconfig -C FILE -f CONF`, or unset ENVLOCK_LDCACHE to use the host\'s own cache.',
+      details: { file },
+    });
+  }
+  return file;
+}
+
+async function loadLdCache(o: PlanOptions): Promise<LdCache> {
+  return LdCache.load({ runner: o.ldconfigRunner, cacheFile: o.ldCacheFile ?? (await siteLdCache(o.env)), arch: o.arch });
+}
+
 const VENDOR_DOMAIN: Record<GpuVendor, string> = { nvidia: 'nvidia.com', amd: 'amd.com' };
 
 class PlanBuilder {
@@ -45,7 +67,7 @@ class PlanBuilder {
   constructor(readonly options: PlanOptions) {}
 
   ldCache(): Promise<LdCache> {
-    this.cache ??= LdCache.load({ runner: this.options.ldconfigRunner, cacheFile: this.options.ldCacheFile, arch: this.options.arch });
+    this.cache ??= loadLdCache(this.options);
     return this.cache;
   }
 
@@ -94,7 +116,7 @@ async function planCdi(b: PlanBuilder, devices: string[]): Promise<Set<string>> 
   b.addMounts(edits.mounts.map(({ value: m, origin }) => ({ hostPath: m.hostPath, containerPath: m.containerPath, options: m.options, source: `${origin.owner} in ${origin.file}` })));
   for (const m of edits.mounts) b.source(m.origin.file);
   const hooks = translateHooks(edits.hooks, { allowHooks: o.allowHooks });
-  p.symlinks.push(...hooks.symlinks);
+  p.symlinks.push(...hooks.symlinks, ...(await sonameLinks(p.mounts, [...hooks.ldcacheFolders, ...hooks.sonameFolders], hooks.symlinks)));
   p.ldcacheFolders.push(...hooks.ldcacheFolders);
   p.ldcache = hooks.ldcacheFolders.length > 0;
   p.hooksToRun.push(...hooks.hooksToRun);
@@ -105,6 +127,28 @@ async function planCdi(b: PlanBuilder, devices: string[]): Promise<Set<string>> 
   }
   for (const h of edits.hooks) b.source(h.origin.file);
   return new Set(edits.devices.map((d) => d.split('/')[0]!));
+}
+
+/**
+ * The links ldconfig makes when an update-ldcache or create-soname-symlinks hook runs it over
+ * `folders`: SONAME -> file for each mounted library there (libcuda.so.1 -> libcuda.so.550.54.15).
+ * NVIDIA's generated specs mount only the versioned files and rely on them; the root is read-only,
+ * so they become plan symlinks, which the launcher applies as binds of the same file.
+ */
+async function sonameLinks(mounts: PlannedMount[], folders: string[], requested: PlannedSymlink[]): Promise<PlannedSymlink[]> {
+  const links: PlannedSymlink[] = [];
+  for (const mount of mounts) {
+    const dir = path.posix.dirname(mount.containerPath);
+    const name = path.posix.basename(mount.containerPath);
+    if (!folders.includes(dir) || !/\.so(\.[0-9]+)*$/.test(name)) continue;
+    const soname = await fs.readFile(mount.hostPath).then((bytes) => readElfInfo(bytes).soname, () => undefined);
+    if (soname === undefined || soname === name || soname.includes('/')) continue;
+    const link = path.posix.join(dir, soname);
+    // A mount or a create-symlinks hook that already provides the name wins.
+    if (mounts.some((m) => m.containerPath === link) || [...requested, ...links].some((l) => l.link === link)) continue;
+    links.push({ target: name, link, source: `update-ldcache (soname of ${name}), ${mount.source}` });
+  }
+  return links;
 }
 
 async function planGpu(b: PlanBuilder, gpu: HostRequest['gpu'], cdiVendors: Set<string>): Promise<void> {

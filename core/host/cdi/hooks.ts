@@ -11,6 +11,8 @@ export interface HookTranslation {
   symlinks: { target: string; link: string; source: string }[];
   /** Folders the update-ldcache hook would add to the container's loader cache. */
   ldcacheFolders: string[];
+  /** Folders the create-soname-symlinks hook would give SONAME links (ldconfig -n), without a cache update. */
+  sonameFolders: string[];
   hooksToRun: { hook: CdiHook; source: string }[];
   notes: string[];
 }
@@ -90,6 +92,14 @@ function translateOne(call: ParsedCall, source: string, out: HookTranslation): b
       for (const f of folders) if (!out.ldcacheFolders.includes(f!)) out.ldcacheFolders.push(f!);
       return true;
     }
+    case 'create-soname-symlinks': {
+      // Newer toolkits (1.18) emit it for library folders that should get links but no cache entry.
+      if (!onlyFlags(call, ['folder'])) return false;
+      const folders = (call.flags.get('folder') ?? []).map(safeContainerPath);
+      if (folders.some((f) => f === undefined)) return false;
+      for (const f of folders) if (!out.sonameFolders.includes(f!)) out.sonameFolders.push(f!);
+      return true;
+    }
     case 'chmod':
       if (!onlyFlags(call, ['mode', 'path'])) return false;
       out.notes.push(`chmod hook from ${source} is ignored: the container's root is read-only and device modes come from the host.`);
@@ -109,7 +119,7 @@ function translateOne(call: ParsedCall, source: string, out: HookTranslation): b
 
 /** Translates every hook; unknown hooks throw CDI_HOOK_FORBIDDEN unless allowHooks (site config) is set. */
 export function translateHooks(hooks: Sourced<CdiHook>[], options: { allowHooks?: boolean } = {}): HookTranslation {
-  const out: HookTranslation = { symlinks: [], ldcacheFolders: [], hooksToRun: [], notes: [] };
+  const out: HookTranslation = { symlinks: [], ldcacheFolders: [], sonameFolders: [], hooksToRun: [], notes: [] };
   for (const { value: hook, origin } of hooks) {
     const source = `${origin.owner} in ${origin.file}`;
     const call = parseNvidiaCall(hook);
