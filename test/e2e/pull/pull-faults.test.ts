@@ -34,19 +34,30 @@ function storeState(store: string) {
   return { blobs: list('blobs/sha256'), rootfs: list('rootfs/sha256').filter((n) => !n.endsWith('.json')), tmp: list('tmp') };
 }
 
-async function freshProject() {
-  proxy.setRules([]);
-  const dir = await lockedProject(`${proxy.host}/big:latest`);
-  const store = join(makeTempDir('store'), 's');
-  proxy.requests.length = 0;
-  return { dir, store };
-}
+type Caller = { name: string; asUser?: 'nobody' };
+const CALLERS: Caller[] = [{ name: 'root' }, { name: 'nobody', asUser: 'nobody' }];
 
-describe('envlock pull under faults', () => {
+describe.each(CALLERS)('envlock pull under faults, as $name', (caller) => {
+  const forUser = caller.asUser ? { forUser: caller.asUser } : {};
+  const as = caller.asUser ? { asUser: caller.asUser } : {};
+  /** Spawns the CLI as the caller, without a wrapper process in between (so signals reach it). */
+  const spawnPull = (dir: string, store: string, stdio: 'ignore' | 'pipe') => {
+    const prefix = caller.asUser ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [];
+    const [file, ...rest] = [...prefix, process.execPath, CLI_PATH, 'pull'];
+    return spawn(file!, rest, { cwd: dir, env: { ...process.env, HOME: dir, ENVLOCK_STORE: store, NO_COLOR: '1' }, stdio: ['ignore', stdio, stdio] });
+  };
+  async function freshProject() {
+    proxy.setRules([]);
+    const dir = await lockedProject(`${proxy.host}/big:latest`, forUser);
+    const store = join(makeTempDir('store', forUser), 's');
+    proxy.requests.length = 0;
+    return { dir, store };
+  }
+
   it('never installs a blob whose bytes do not match its digest, and says so once it gives up', async () => {
     const { dir, store } = await freshProject();
     proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), action: { kind: 'corrupt' } }]);
-    const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store } });
+    const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as });
     expect(result.code).toBe(1);
     const error = result.json<{ error: { code: string; message: string } }>().error;
     expect(error.code).toBe('DIGEST_MISMATCH');
@@ -59,7 +70,7 @@ describe('envlock pull under faults', () => {
   it('retries a transfer corrupted once and succeeds', async () => {
     const { dir, store } = await freshProject();
     proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), times: 1, action: { kind: 'corrupt' } }]);
-    const result = await runCli(['pull'], { cwd: dir, env: { ENVLOCK_STORE: store } });
+    const result = await runCli(['pull'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as });
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('Retrying');
     expect(storeState(store).rootfs).toHaveLength(1);
@@ -68,7 +79,7 @@ describe('envlock pull under faults', () => {
   it('resumes a download cut off mid-blob with a Range request instead of starting over', async () => {
     const { dir, store } = await freshProject();
     proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), times: 1, action: { kind: 'reset', afterBytes: 8 * 1024 * 1024 } }]);
-    const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store } });
+    const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as });
     expect(result.code).toBe(0);
     const gets = blobGets(bigLayer);
     expect(gets.length).toBe(2);
@@ -78,7 +89,7 @@ describe('envlock pull under faults', () => {
   it('gives up on a truncated body with SIZE_MISMATCH and installs nothing', async () => {
     const { dir, store } = await freshProject();
     proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), action: { kind: 'truncate' } }]);
-    const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store } });
+    const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as });
     expect(result.code).toBe(1);
     expect(['SIZE_MISMATCH', 'REGISTRY_PROTOCOL', 'REGISTRY_UNREACHABLE']).toContain(result.json<{ error: { code: string } }>().error.code);
     expect(storeState(store).blobs).not.toContain(bigLayer.slice(7));
@@ -88,10 +99,10 @@ describe('envlock pull under faults', () => {
   it('rides out a short 503 storm and reports a long one clearly', async () => {
     const { dir, store } = await freshProject();
     proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), times: 2, action: { kind: 'status', status: 503, headers: { 'retry-after': '0' } } }]);
-    expect((await runCli(['pull'], { cwd: dir, env: { ENVLOCK_STORE: store } })).code).toBe(0);
+    expect((await runCli(['pull'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as })).code).toBe(0);
     const again = await freshProject();
     proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), action: { kind: 'status', status: 503, headers: { 'retry-after': '0' } } }]);
-    const result = await runCli(['pull', '--json'], { cwd: again.dir, env: { ENVLOCK_STORE: again.store } });
+    const result = await runCli(['pull', '--json'], { cwd: again.dir, env: { ENVLOCK_STORE: again.store }, ...as });
     expect(result.code).toBe(1);
     expect(result.json<{ error: { code: string; message: string } }>().error.code).toBe('REGISTRY_RATE_LIMITED');
     expect(storeState(again.store).rootfs).toEqual([]);
@@ -100,7 +111,7 @@ describe('envlock pull under faults', () => {
   it('survives kill -9 mid-pull: no partial rootfs is ever visible and the next pull completes', async () => {
     const { dir, store } = await freshProject();
     proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), times: 1, action: { kind: 'slow', bytesPerSecond: 4 * 1024 * 1024 } }]);
-    const child = spawn(process.execPath, [CLI_PATH, 'pull'], { cwd: dir, env: { ...process.env, ENVLOCK_STORE: store, NO_COLOR: '1' }, stdio: 'ignore' });
+    const child = spawnPull(dir, store, 'ignore');
     const started = Date.now();
     while (blobGets(bigLayer).length === 0 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1500));
@@ -108,7 +119,7 @@ describe('envlock pull under faults', () => {
     await new Promise((r) => child.on('close', r));
     expect(storeState(store).rootfs).toEqual([]);
     expect(storeState(store).blobs).not.toContain(bigLayer.slice(7));
-    const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store } });
+    const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as });
     expect(result.code).toBe(0);
     expect(storeState(store).rootfs).toHaveLength(1);
     // The second run resumed the partial file rather than fetching everything again.
@@ -119,9 +130,9 @@ describe('envlock pull under faults', () => {
   it('stops promptly on Ctrl-C with exit 130 and leaves no half-built rootfs', async () => {
     const { dir, store } = await freshProject();
     proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), times: 1, action: { kind: 'slow', bytesPerSecond: 2 * 1024 * 1024 } }]);
-    const child = spawn(process.execPath, [CLI_PATH, 'pull'], { cwd: dir, env: { ...process.env, ENVLOCK_STORE: store, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnPull(dir, store, 'pipe');
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const started = Date.now();
     while (blobGets(bigLayer).length === 0 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1000));
@@ -138,7 +149,7 @@ describe('envlock pull under faults', () => {
 
   it('eight processes pulling the same image at once download each blob once and all succeed', async () => {
     const { dir, store } = await freshProject();
-    const runs = await Promise.all(Array.from({ length: 8 }, () => runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store } })));
+    const runs = await Promise.all(Array.from({ length: 8 }, () => runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as })));
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     expect(blobGets(bigLayer).length).toBe(1);
     for (const layer of big.layers) expect(blobGets(layer.digest).length).toBe(1);
@@ -151,11 +162,12 @@ describe('envlock pull under faults', () => {
     const { dir } = await freshProject();
     const mount = makeTempDir('small');
     const store = join(mount, 'store');
-    // A 4 MiB filesystem cannot hold the 24 MiB layer. Root mounts a tmpfs directly.
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
+    // A 4 MiB filesystem cannot hold the 24 MiB layer. The test (root) mounts a tmpfs directly.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', mount]);
     try {
       mkdirSync(store);
-      const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store } });
+      if (caller.asUser) execFileSync('chown', [caller.asUser, store]);
+      const result = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as });
       expect(result.code).toBe(1);
       const error = result.json<{ error: { code: string; message: string } }>().error;
       expect(error.code).toBe('STORE_FULL');
