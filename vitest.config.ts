@@ -12,6 +12,8 @@ export default defineConfig({
           // An odd locale catches locale-dependent sorting (STYLE.md).
           env: { LC_ALL: 'sk_SK.UTF-8', LANG: 'sk_SK.UTF-8' },
           testTimeout: 20_000,
+          // Unit tests run first, on their own; then the end-to-end project.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -24,6 +26,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           fileParallelism: true,
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
