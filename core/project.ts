@@ -43,14 +43,20 @@ export function lockedEnvironment(project: Project, name: string): LockedEnviron
   return locked;
 }
 
-/** This host's CPU: the native CPUID probe when the addon is built, else /proc/cpuinfo. */
-export async function hostCpu(): Promise<HostCpu & { os: string }> {
-  let cpu: HostCpu;
-  try {
-    const { nativeHostCpu } = await import('./runtime/cpu.js');
-    cpu = nativeHostCpu();
-  } catch {
-    cpu = detectHostCpu();
+/**
+ * This host's CPU. `run` loads the native addon anyway (it execs through it), so it asks CPUID;
+ * other commands read /proc/cpuinfo and spare the ~10 ms of loading the addon.
+ */
+export async function hostCpu(options: { native?: boolean } = {}): Promise<HostCpu & { os: string }> {
+  let cpu: HostCpu | undefined;
+  if (options.native) {
+    try {
+      const { nativeHostCpu } = await import('./runtime/cpu.js');
+      cpu = nativeHostCpu();
+    } catch {
+      cpu = undefined;
+    }
   }
+  cpu ??= detectHostCpu();
   return { ...cpu, os: hostPlatform().os };
 }

@@ -102,7 +102,7 @@ async function rootfsFor(project: Project, env: EnvironmentDecl, image: LockedIm
 
 export async function planRun(project: Project, request: RunRequest, ctx: Context): Promise<RunPlan> {
   const locked = lockedEnvironment(project, request.env.name);
-  const { image } = chooseImage(locked.images, await hostCpu(), { environment: request.env.name });
+  const { image } = chooseImage(locked.images, await hostCpu({ native: true }), { environment: request.env.name });
   const { rootfs, config } = await rootfsFor(project, request.env, image, ctx);
   const argv = request.command.length > 0 ? request.command : [...(config.config?.Entrypoint ?? []), ...(config.config?.Cmd ?? [])];
   if (argv.length === 0) {
