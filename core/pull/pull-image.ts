@@ -14,6 +14,7 @@ import type { Descriptor, LockedImage } from '../../lockfiles/model.js';
 import { platformString } from '../../lockfiles/model.js';
 import { withBlobRetries } from './retry-blob.js';
 import { keepManifestBytes } from './keep-manifest.js';
+import { mapLimit } from '../map-limit.js';
 
 export interface PullImageResult {
   platform: string;
@@ -36,13 +37,6 @@ export interface PullImageInput {
   ctx: Context;
   /** Blobs fetched at once. */
   concurrency?: number;
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
 }
 
 export async function pullImage(input: PullImageInput): Promise<PullImageResult> {

@@ -12,6 +12,7 @@ import type { LockedEnvironment, Lockfile } from '../../lockfiles/model.js';
 import { LOCKFILE_VERSION } from '../../lockfiles/model.js';
 import { resolveEnvironment } from './resolve-environment.js';
 import type { SourceFactory } from './open-source.js';
+import { mapLimit } from '../map-limit.js';
 
 export type EnvironmentChange = 'added' | 'updated' | 'unchanged';
 
@@ -38,19 +39,6 @@ function sameInputs(env: EnvironmentDecl, locked: LockedEnvironment | undefined)
 /** A reference pinned by digest is verified once and never re-resolved while its inputs hold. */
 function pinnedByDigest(reference: string): boolean {
   return /@sha(256|512):[a-f0-9]+$/.test(reference);
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 export async function lockProject(decl: Declaration, previous: Lockfile | undefined, sources: SourceFactory, ctx: Context, options: LockProjectOptions = {}): Promise<{ lock: Lockfile; entries: LockPlanEntry[] }> {
