@@ -4,6 +4,7 @@
 import type { Context } from '../context.js';
 import type { ImageReference } from '../registry/reference.js';
 import type { RegistryClient } from '../registry/client.js';
+import type { RegistryConfig } from '../registry/config.js';
 import { openSource, parseImageReference, type ImageSource } from '../source/image-source.js';
 import type { ResolveSource } from './source.js';
 
@@ -30,14 +31,19 @@ function adapt(image: ImageSource): ResolveSource {
 
 export async function openSources(ctx: Context): Promise<SourceFactory> {
   let client: Promise<RegistryClient> | undefined;
+  // registries.conf and friends are read once per run, not once per environment.
+  let config: Promise<RegistryConfig> | undefined;
   const opened: ImageSource[] = [];
   return {
     async open(text, baseDir) {
       // Unqualified names take registries.conf's first unqualified-search registry.
-      const reference = await parseImageReference(text, ctx, { baseDir });
+      const local = text.startsWith('oci:') || text.startsWith('oci-archive:');
+      if (!local) config ??= import('../registry/config.js').then((m) => m.loadRegistryConfig(ctx));
+      const reference = await parseImageReference(text, ctx, local ? { baseDir } : { baseDir, config: await config! });
       let image: ImageSource;
       if (reference.kind === 'registry') {
-        client ??= import('../registry/client.js').then((m) => m.createRegistryClient(ctx));
+        const shared = await config!;
+        client ??= import('../registry/client.js').then((m) => m.createRegistryClient(ctx, { config: shared }));
         image = await openSource(reference, ctx, { client: await client });
       } else {
         image = await openSource(reference, ctx);
