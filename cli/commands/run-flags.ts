@@ -4,7 +4,9 @@ import type { FlagSpec, ParsedArgs } from '../command-spec.js';
 import { flag } from '../args.js';
 import type { Context } from '../../core/context.js';
 import type { EnvironmentDecl } from '../../core/declaration/model.js';
-import { parseBindFlag, parseEnvFlag, type RunRequest } from '../../core/enter/run-plan.js';
+import { parseBindFlag, parseEnvFlag } from '../../core/enter/bind-flags.js';
+import type { RunRequest } from '../../core/enter/run-plan.js';
+import type { Invocation } from '../../core/enter/prepared.js';
 
 export const RUN_FLAGS: FlagSpec[] = [
   { name: 'bind', short: 'b', type: 'list', valueName: 'SRC[:DST[:ro|rw]]', description: 'Bind a host path into the environment (DST need not exist in the image).' },
@@ -18,8 +20,12 @@ export const RUN_FLAGS: FlagSpec[] = [
 ];
 
 export function runRequest(args: ParsedArgs, env: EnvironmentDecl, command: string[], ctx: Context): RunRequest {
-  const request: RunRequest = {
-    env,
+  return { env, ...invocation(args, command, ctx) };
+}
+
+/** The per-invocation part of run/shell: command, --bind, --env, --cwd, --root, --host-tmp. */
+export function invocation(args: ParsedArgs, command: string[], ctx: Context): Invocation {
+  const request: Invocation = {
     command,
     binds: flag.list(args, 'bind').map((b) => parseBindFlag(b, ctx.cwd)),
     overrides: Object.fromEntries(flag.list(args, 'env').map(parseEnvFlag)),

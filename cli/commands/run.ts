@@ -1,18 +1,21 @@
 // `envlock run [NAME] [--] CMD [ARGS]`: enter the pinned environment and become the command.
 // Node is replaced by the launcher (execve), so status, signals and the terminal are the command's.
+// A repeated run of an unchanged project takes the prepared-run cache and parses nothing.
 
-import type { CommandSpec } from '../command-spec.js';
+import type { CommandSpec, ParsedArgs } from '../command-spec.js';
 import { flag } from '../args.js';
+import type { Context } from '../../core/context.js';
 import { EnvlockError } from '../../core/errors.js';
-import { pickEnvironment } from '../../core/enter/pick-environment.js';
-import { planRun, type RunPlan } from '../../core/enter/run-plan.js';
-import { loadProject } from '../../core/project.js';
-import { platformString } from '../../lockfiles/index.js';
-import { RUN_FLAGS, runRequest } from './run-flags.js';
+import { cacheSlot, cachedEnvironment, readCache, writeCache } from '../../core/enter/prepared-cache.js';
+import { launchSpecFor } from '../../core/enter/prepared.js';
+import { pickEnvironmentName } from '../../core/enter/pick-environment.js';
+import type { RunPlan } from '../../core/enter/run-plan.js';
+import type { LaunchSpec } from '../../core/runtime/spec.js';
+import { RUN_FLAGS, invocation } from './run-flags.js';
 
 export function describeRun(plan: RunPlan): string {
   const lines = [
-    `image:   ${platformString(plan.image.platform)} ${plan.image.manifest.digest}`,
+    `image:   ${plan.image.platform.os}/${plan.image.platform.architecture}${plan.image.platform.variant ? `/${plan.image.platform.variant}` : ''} ${plan.image.manifest.digest}`,
     `rootfs:  ${plan.rootfs} (read-only)`,
     `command: ${JSON.stringify(plan.argv)}`,
     `cwd:     ${plan.spec.cwd ?? '(current)'}`,
@@ -21,6 +24,13 @@ export function describeRun(plan: RunPlan): string {
     ...plan.injected.map((line) => `host:    ${line}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+async function enter(spec: LaunchSpec, argv: string[], args: ParsedArgs, ctx: Context): Promise<never> {
+  await ctx.reporter.close();
+  const { launch } = await import('../../core/runtime/launch.js');
+  launch(spec, argv, ctx, { debug: flag.bool(args, 'debug') });
+  throw new EnvlockError('LAUNCH_FAILED', 'The launcher returned instead of replacing envlock.', { hint: 'Report this as a bug.' });
 }
 
 export const command: CommandSpec<unknown> = {
@@ -40,15 +50,36 @@ a command that cannot be executed 126, one that is not found 127.`,
   passThroughAfter: 1,
   examples: ['envlock run analysis -- python3 train.py', 'envlock run -- sh -c \'echo $ENVLOCK_ENV\'', 'srun envlock run analysis -- ./solver'],
   async run(args, ctx) {
-    const project = await loadProject(ctx, { command: 'run', frozen: flag.bool(args, 'frozen') });
     const first = args.positionals[0];
-    const picked = pickEnvironment(project.decl, first, args.sawDoubleDash && first !== undefined, 'run');
+    const mustBeName = args.sawDoubleDash && first !== undefined;
+    const dryRun = flag.bool(args, 'dry-run');
+    const slot = cacheSlot(ctx);
+    const cache = slot && !dryRun ? readCache(slot) : undefined;
+    if (slot && cache) {
+      const picked = pickEnvironmentName(cache.environments, slot.declarationFile, first, mustBeName, 'run');
+      const prepared = cachedEnvironment(cache, picked.name);
+      if (prepared) {
+        const command = [...(picked.consumedName ? [] : args.positionals), ...args.rest];
+        const { spec, argv } = launchSpecFor(prepared, invocation(args, command, ctx), ctx);
+        return enter(spec, argv, args, ctx);
+      }
+    }
+    const [{ loadProject }, { pickEnvironment }, { planRun }] = await Promise.all([
+      import('../../core/project.js'),
+      import('../../core/enter/pick-environment.js'),
+      import('../../core/enter/run-plan.js'),
+    ]);
+    const frozen = flag.bool(args, 'frozen');
+    const project = await loadProject(ctx, { command: 'run', frozen });
+    const picked = pickEnvironment(project.decl, first, mustBeName, 'run');
     const command = [...(picked.consumedName ? [] : args.positionals), ...args.rest];
-    const plan = await planRun(project, runRequest(args, picked.env, command, ctx), ctx);
-    if (flag.bool(args, 'dry-run')) return { result: { ...plan, environment: picked.env.name }, text: describeRun(plan) };
-    await ctx.reporter.close();
-    const { launch } = await import('../../core/runtime/launch.js');
-    launch(plan.spec, plan.argv, ctx, { debug: flag.bool(args, 'debug') });
-    throw new EnvlockError('LAUNCH_FAILED', 'The launcher returned instead of replacing envlock.', { hint: 'Report this as a bug.' });
+    const plan = await planRun(project, { env: picked.env, ...invocation(args, command, ctx) }, ctx);
+    if (dryRun) return { result: { ...plan, environment: picked.env.name }, text: describeRun(plan) };
+    // Only a fresh lock, with nothing injected from the host (that is decided per node and per
+    // run), is remembered; and only if the files did not change while they were read.
+    if (slot && !frozen && plan.injected.length === 0 && plan.spec.devices?.length === 0 && cacheSlot(ctx)?.key === slot.key) {
+      writeCache(slot, project.decl.environments.map((e) => e.name), plan.prepared);
+    }
+    return enter(plan.spec, plan.argv, args, ctx);
   },
 };

@@ -12,15 +12,19 @@ export interface Picked {
 }
 
 export function pickEnvironment(decl: Declaration, first: string | undefined, mustBeName: boolean, command: string): Picked {
-  const names = decl.environments.map((e) => e.name);
-  const named = first === undefined ? undefined : decl.environments.find((e) => e.name === first);
-  if (named) return { env: named, consumedName: true };
+  const picked = pickEnvironmentName(decl.environments.map((e) => e.name), decl.file, first, mustBeName, command);
+  return { env: decl.environments.find((e) => e.name === picked.name)!, consumedName: picked.consumedName };
+}
+
+/** The same choice over bare names (the prepared-run cache knows names, not declarations). */
+export function pickEnvironmentName(names: readonly string[], file: string, first: string | undefined, mustBeName: boolean, command: string): { name: string; consumedName: boolean } {
+  if (first !== undefined && names.includes(first)) return { name: first, consumedName: true };
   if (mustBeName && first !== undefined) {
-    throw new EnvlockError('ENVIRONMENT_UNKNOWN', `There is no environment \`${first}\` in ${path.basename(decl.file)}.${didYouMean(first, names)}`, { hint: `Pick one of: ${names.join(', ')}.` });
+    throw new EnvlockError('ENVIRONMENT_UNKNOWN', `There is no environment \`${first}\` in ${path.basename(file)}.${didYouMean(first, names)}`, { hint: `Pick one of: ${names.join(', ')}.` });
   }
-  const fallback = decl.environments.length === 1 ? decl.environments[0] : decl.environments.find((e) => e.name === 'default');
-  if (fallback) return { env: fallback, consumedName: false };
-  throw new EnvlockError('ENVIRONMENT_UNKNOWN', `${path.basename(decl.file)} declares ${names.length} environments, so \`envlock ${command}\` needs a name.${first ? didYouMean(first, names) : ''}`, {
+  const fallback = names.length === 1 ? names[0] : names.find((n) => n === 'default');
+  if (fallback !== undefined) return { name: fallback, consumedName: false };
+  throw new EnvlockError('ENVIRONMENT_UNKNOWN', `${path.basename(file)} declares ${names.length} environments, so \`envlock ${command}\` needs a name.${first ? didYouMean(first, names) : ''}`, {
     hint: `Run \`envlock ${command} NAME ...\` with one of: ${names.join(', ')}.`,
   });
 }

@@ -1,0 +1,88 @@
+// The prepared-run cache: what `run` worked out for an environment, keyed by the exact bytes of
+// envlock.yaml/.toml and envlock.lock, this CPU's feature flags, HOME and envlock's version. A
+// repeated `run` reads two files and one small JSON instead of parsing and validating both
+// formats, choosing a variant and loading the CPU tables. Any change to any input is a new key.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Context } from '../context.js';
+import { storeRoots } from '../store/paths.js';
+import { envlockVersion } from '../version.js';
+import type { PreparedEnvironment } from './prepared.js';
+
+const FORMAT = 1;
+const DECLARATIONS = ['envlock.yaml', 'envlock.toml'];
+
+interface CacheFile {
+  format: number;
+  environments: string[];
+  prepared: Record<string, PreparedEnvironment>;
+}
+
+export interface CacheSlot {
+  file: string;
+  declarationFile: string;
+  key: string;
+}
+
+function read(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CPU's feature line as the kernel reports it: cheap to read, exact for this host. */
+function cpuFlags(): string | undefined {
+  const text = read('/proc/cpuinfo')?.toString('latin1');
+  return text?.split('\n').find((line) => /^(flags|Features)\s*:/.test(line));
+}
+
+/** Where this invocation's entry lives; undefined when the project is not in plain shape. */
+export function cacheSlot(ctx: Context): CacheSlot | undefined {
+  const present = DECLARATIONS.map((name) => ({ name, bytes: read(path.join(ctx.cwd, name)) })).filter((d) => d.bytes !== undefined);
+  const lock = read(path.join(ctx.cwd, 'envlock.lock'));
+  const flags = cpuFlags();
+  if (present.length !== 1 || lock === undefined || flags === undefined) return undefined;
+  const hash = createHash('sha256');
+  for (const part of [envlockVersion(), String(FORMAT), present[0]!.name, ctx.home, flags]) hash.update(part).update('\0');
+  hash.update(present[0]!.bytes!).update('\0').update(lock);
+  const key = hash.digest('hex');
+  return { file: path.join(storeRoots(ctx).writable, 'prepared', `${key}.json`), declarationFile: path.join(ctx.cwd, present[0]!.name), key };
+}
+
+export function readCache(slot: CacheSlot): CacheFile | undefined {
+  try {
+    const data = JSON.parse(readFileSync(slot.file, 'utf8')) as CacheFile;
+    return data.format === FORMAT ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cached entry for `name`, if its rootfs is still in place (gc may have removed it). */
+export function cachedEnvironment(cache: CacheFile, name: string): PreparedEnvironment | undefined {
+  const entry = cache.prepared[name];
+  if (entry === undefined) return undefined;
+  try {
+    return statSync(entry.rootfs).isDirectory() ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Adds an entry; best effort, since a read-only or full store only loses the shortcut. */
+export function writeCache(slot: CacheSlot, names: string[], prepared: PreparedEnvironment): void {
+  try {
+    const current = readCache(slot) ?? { format: FORMAT, environments: names, prepared: {} };
+    current.prepared[prepared.name] = prepared;
+    mkdirSync(path.dirname(slot.file), { recursive: true });
+    const temp = `${slot.file}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(current)}\n`, { mode: 0o644 });
+    renameSync(temp, slot.file);
+  } catch {
+    // The cache is an optimisation: failing to write it never fails the run.
+  }
+}
