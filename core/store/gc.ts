@@ -92,6 +92,15 @@ export async function collectGarbage(store: Store, options: GcOptions = {}): Pro
     }
 
     await collectTmp(store, cutoff, drop);
+    // prepared/ holds the prepared-run cache (core/enter/prepared-cache.ts): entries are cheap to
+    // make again, so anything past the grace period goes, and with it entries for removed images.
+    const prepared = path.join(store.root, 'prepared');
+    for (const name of await fs.readdir(prepared).catch(() => [] as string[])) {
+      const file = path.join(prepared, name);
+      if ((await mtime(file)) > cutoff) continue;
+      const bytes = (await fs.stat(file).catch(() => undefined))?.size ?? 0;
+      await drop({ kind: 'tmp', path: file, bytes }, () => fs.rm(file, { force: true }));
+    }
     return result;
   });
 }
