@@ -3,7 +3,7 @@
 // directory and command. Pure decisions; launching is the caller's.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Context } from '../context.js';
 import type { EnvironmentDecl } from '../declaration/model.js';
 import { chooseImage } from '../arch/choose.js';
@@ -85,6 +85,12 @@ export async function planRun(project: Project, request: RunRequest, ctx: Contex
     Object.assign(extraPrepend, mounts.prependPath);
     injected.push(...describePlan(plan), ...mounts.notes.map((n) => `note: ${n}`));
   }
+  // $HOME and the working directory are bound read-write, and the store usually lives under
+  // $HOME: bind it again read-only on top, so nothing inside can alter a verified image.
+  const { storeRoots } = await import('../store/paths.js');
+  const storeRoot = storeRoots(ctx).writable;
+  const under = (dir: string, parent: string) => parent !== '' && (dir === parent || dir.startsWith(`${parent.replace(/\/$/, '')}/`));
+  if (existsSync(storeRoot) && (under(storeRoot, ctx.home) || under(storeRoot, ctx.cwd))) binds.push({ source: storeRoot, destination: storeRoot, readOnly: true });
   const lockDigest = `sha256:${createHash('sha256').update(readFileSync(project.lockPath)).digest('hex')}`;
   const prepared: PreparedEnvironment = {
     name: request.env.name,

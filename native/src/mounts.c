@@ -362,13 +362,15 @@ void enter_root(const struct spec *s, const struct caller *c) {
       free(src);
     }
   }
+  /* Broad binds first, the spec's own binds last: a bind below $HOME or the working directory
+   * (a read-only store, a data directory) must land on top of them, never be hidden by them. */
   if (s->home) bind_host(s->home, s->home, true, false, false);
+  if (cwd_dst) bind_host(cwd_dst, cwd_dst, true, false, true);
   for (int i = 0; i < s->n_binds; i++) {
     const struct bind *b = &s->binds[i];
     if (!b->device) bind_host(b->src, b->dst, true, b->ro, b->optional);
   }
   for (int i = 0; i < s->n_mkdirs; i++) close(need_mount_point(s->mkdirs[i], true));
-  if (cwd_dst) bind_host(cwd_dst, cwd_dst, true, false, true);
   close(rootfd);
   free(rootfs);
 

@@ -1,7 +1,7 @@
 // `envlock run` end to end, as root and as nobody: the image's files, the caller's uid, exit
 // statuses, a read-only root, binds, variables, CPU refusal, and the launcher's own failures.
 
-import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { removeTempDirs } from '../../helpers/cli.js';
@@ -101,6 +101,16 @@ describe.each(CALLERS)('envlock run as $name', (caller) => {
     } finally {
       writeFileSync(lockPath, original);
     }
+  });
+
+  it('cannot write the store from inside, even when $HOME (bound read-write) holds it', async () => {
+    const store = join(project.env.HOME!, '.local', 'share', 'envlock');
+    const env = { ENVLOCK_STORE: store };
+    expect((await run(project, ['pull', '-q'], { env })).code).toBe(0);
+    const result = await run(project, ['run', '--', 'sh', '-c', `touch ${store}/blobs/planted 2>&1; chmod -R u+w ${store}/rootfs 2>&1 | head -1; touch $HOME/fine && echo home-writable`], { env });
+    expect(result.stdout).toContain('Read-only file system');
+    expect(result.stdout).toContain('home-writable');
+    expect(existsSync(join(store, 'blobs', 'planted'))).toBe(false);
   });
 
   it('refuses a stale lock with exit 3', async () => {
