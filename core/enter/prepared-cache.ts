@@ -1,5 +1,5 @@
 // The prepared-run cache: what `run` worked out for an environment, keyed by the exact bytes of
-// envlock.yaml/.toml and envlock.lock, this CPU's feature flags, HOME and envlock's version. A
+// envlock.yaml/.toml and envlock.lock, this CPU's features, HOME and envlock's version. A
 // repeated `run` reads two files and one small JSON instead of parsing and validating both
 // formats, choosing a variant and loading the CPU tables. Any change to any input is a new key.
 
@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
+import { loadNative } from '../runtime/native.js';
 import { storeRoots } from '../store/paths.js';
 import { envlockVersion } from '../version.js';
 import type { PreparedEnvironment } from './prepared.js';
@@ -34,10 +35,18 @@ function read(file: string): Buffer | undefined {
   }
 }
 
-/** The CPU's feature line as the kernel reports it: cheap to read, exact for this host. */
+/**
+ * This CPU's features as CPUID reports them, through the addon `run` loads anyway to exec (on a
+ * large node /proc/cpuinfo is slow to read); /proc/cpuinfo's feature line when it is not built.
+ */
 function cpuFlags(): string | undefined {
-  const text = read('/proc/cpuinfo')?.toString('latin1');
-  return text?.split('\n').find((line) => /^(flags|Features)\s*:/.test(line));
+  try {
+    const cpu = loadNative().cpuFeatures();
+    return `${cpu.architecture}:${[...cpu.features].sort().join(',')}`;
+  } catch {
+    const text = read('/proc/cpuinfo')?.toString('latin1');
+    return text?.split('\n').find((line) => /^(flags|Features)\s*:/.test(line));
+  }
 }
 
 /** Where this invocation's entry lives; undefined when the project is not in plain shape. */
