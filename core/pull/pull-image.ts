@@ -88,6 +88,7 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
       await applyLayer(tmp, stream, {
         compression,
         unprivileged: true,
+        sealFiles: true,
         reporter: ctx.reporter,
         signal: ctx.signal,
         layerName: `layer ${i + 1} of ${input.reference} (${shortDigest(layer.digest)})`,
@@ -95,7 +96,7 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
       });
     }
     return { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })) };
-  }, { signal: ctx.signal });
+  }, { signal: ctx.signal, filesSealed: true });
   result.rootfs = installed.path;
   result.unpacked = installed.created;
   return result;

@@ -3,7 +3,7 @@
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants as FS } from 'node:fs';
+import { chmodSync, closeSync, constants as FS, fchmodSync, fstatSync, lstatSync, openSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EnvlockError, errnoCode, isEnvlockError } from '../errors.js';
@@ -142,6 +142,39 @@ export async function sealTree(root: string, durable: boolean): Promise<{ files:
   const totals = await sealEntries(root, false);
   if (durable && !(await syncFilesystem(root))) await sealEntries(root, true);
   return totals;
+}
+
+/**
+ * sealTree for a tree whose regular files were already written without write bits (applyLayer
+ * with sealFiles): only directories (and any special file) are changed, deepest first, found
+ * by readdir's d_type so no file is opened or stat'ed. Durability as in sealTree.
+ */
+export async function sealDirectories(root: string, durable: boolean): Promise<void> {
+  // Synchronous on purpose: a few thousand tiny calls, where a promise each costs more than the call.
+  const dirs: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const where = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(where);
+      } else if (!entry.isFile() && !entry.isSymbolicLink()) {
+        // Not a symlink and private to this process: chmod by path is safe (see sealEntries).
+        chmodSync(where, lstatSync(where).mode & 0o7555);
+      }
+    }
+    dirs.push(dir);
+  };
+  walk(root);
+  for (const dir of dirs) {
+    // O_NOFOLLOW|O_DIRECTORY + fchmod, as in sealOne; directories are always owner-readable.
+    const fd = openSync(dir, FS.O_RDONLY | FS.O_DIRECTORY | FS.O_NOFOLLOW);
+    try {
+      fchmodSync(fd, fstatSync(fd).mode & 0o7555);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  if (durable && !(await syncFilesystem(root))) await sealEntries(root, true);
 }
 
 /** syncfs(2) on the filesystem holding dir, through coreutils `sync -f`; false if unavailable. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { assertDigest, digestParts } from '../oci/digest.js';
 import { treeDigest } from '../unpack/tree-digest.js';
-import { fsyncDir, randomSuffix, removeTree, sealTree, storeIoError, writeFileAtomic } from './fs-util.js';
+import { fsyncDir, randomSuffix, removeTree, sealDirectories, sealTree, storeIoError, writeFileAtomic } from './fs-util.js';
 import { rootfsMetaPathIn, rootfsPathIn } from './layout.js';
 import { withLock, type LockOptions } from './lock.js';
 import type { Store } from './store.js';
@@ -34,6 +34,9 @@ export interface InstallOptions {
   signal?: AbortSignal;
   /** false: keep the build's treeDigest instead of hashing the sealed tree (default true). */
   recordTreeDigest?: boolean;
+  /** true: the build wrote every regular file already sealed (applyLayer's sealFiles), so only
+   * directories are sealed here instead of re-opening every file (sealDirectories). */
+  filesSealed?: boolean;
   onWait?: LockOptions['onWait'];
 }
 
@@ -84,7 +87,7 @@ export async function installRootfs(store: Store, manifestDigest: string, build:
       // The private 0700 we created is not the image's "/": unless the build set a mode from the
       // layers, give the root the conventional 0755 (sealed to 0555) so every user can enter it.
       if (((await fs.stat(tmpDir)).mode & 0o7777) === 0o700) await fs.chmod(tmpDir, 0o755);
-      await sealTree(tmpDir, store.durableRootfs);
+      await (options.filesSealed === true ? sealDirectories(tmpDir, store.durableRootfs) : sealTree(tmpDir, store.durableRootfs));
       // The tree digest covers modes, so it is taken here, after sealing, over exactly the tree
       // that gets published (a digest from inside build would never match again).
       const meta: RootfsMeta = {

@@ -33,6 +33,12 @@ export interface ApplyLayerOptions {
   expectedDiffId?: string;
   /** How messages name the layer, e.g. "layer 2 of ubuntu:24.04 (sha256:…)". */
   layerName?: string;
+  /**
+   * true: regular files get their sealed mode (no write bits, docs/store.md) as they are
+   * written, through the descriptor already held, so installRootfs need not re-open them.
+   * Later layers still replace such files: unlink(2) needs write on the directory only.
+   */
+  sealFiles?: boolean;
 }
 
 export interface ApplyLayerResult {
@@ -41,7 +47,8 @@ export interface ApplyLayerResult {
   entries: number;
   /** Uncompressed bytes read. */
   bytes: number;
-  /** Skipped devices, dropped setuid bits, …: already sent to options.reporter.warn. */
+  /** Summary lines (skipped devices, dropped setuid bits, …), already sent to the reporter:
+   * expected behaviour through reporter.info, real problems through reporter.warn. */
   warnings: string[];
 }
 
@@ -84,7 +91,7 @@ export async function applyLayer(rootfs: string, input: Readable, options: Apply
   const walker = new RootfsWalker(root, label);
   const changes = new LayerChanges();
   walker.onImpliedDir = (rel) => changes.add(rel);
-  const writer = new EntryWriter(walker, changes, label);
+  const writer = new EntryWriter(walker, changes, label, options.sealFiles === true);
   const ignored = new Sample();
   const hash = createHash('sha256');
   let bytes = 0;
@@ -218,10 +225,11 @@ export async function applyLayer(rootfs: string, input: Readable, options: Apply
       });
     }
     finishDirectories(walker, label);
-    const warnings = summarise(writer.notes, ignored);
-    for (const warning of warnings) {
-      options.reporter.warn(warning);
+    const lines = summarise(writer.notes, ignored);
+    for (const line of lines) {
+      options.reporter[line.level](line.text);
     }
+    const warnings = lines.map((line) => line.text);
     task.done(`${entries} entries`);
     return { diffId, entries, bytes, warnings };
   } catch (error) {

@@ -58,6 +58,7 @@ export class EntryWriter {
     private readonly walker: RootfsWalker,
     private readonly changes: LayerChanges,
     private readonly label: LayerLabel,
+    private readonly sealFiles = false,
   ) {}
 
   /** Applies the entry; for a regular file returns the sink its content must go to. */
@@ -202,7 +203,8 @@ export class EntryWriter {
     if (hasSetId(header.mode)) {
       this.notes.setId.add(header.path);
     }
-    const mode = storedFileMode(header.mode);
+    // Sealed: the write bits go now, as sealTree would clear them later (docs/store.md).
+    const mode = this.sealFiles ? storedFileMode(header.mode) & 0o7555 : storedFileMode(header.mode);
     const mtime = header.mtime;
     let open = true;
     return {

@@ -33,20 +33,31 @@ export function finishDirectories(walker: RootfsWalker, label: LayerLabel): void
   }
 }
 
-/** One line per kind of thing skipped or changed, naming a few examples. */
-export function summarise(notes: WriterNotes, ignored: Sample): string[] {
-  const lines: string[] = [];
+/** A summary line and whether it is expected behaviour ('info') or a real problem ('warn'). */
+export interface SummaryLine {
+  level: 'info' | 'warn';
+  text: string;
+}
+
+/**
+ * One line per kind of thing skipped or changed, naming a few examples. Skipped devices and
+ * dropped setuid bits happen on every Debian image by design, so they are 'info'.
+ */
+export function summarise(notes: WriterNotes, ignored: Sample): SummaryLine[] {
+  const lines: SummaryLine[] = [];
+  const info = (text: string): number => lines.push({ level: 'info', text });
+  const warn = (text: string): number => lines.push({ level: 'warn', text });
   if (notes.devices.count > 0) {
-    lines.push(`Skipped ${count(notes.devices.count, 'device node or FIFO', 'device nodes and FIFOs')} (an unprivileged unpack cannot create them; the runtime provides /dev): ${examples(notes.devices)}.`);
+    info(`Skipped ${count(notes.devices.count, 'device node or FIFO', 'device nodes and FIFOs')} (an unprivileged unpack cannot create them; the runtime provides /dev): ${examples(notes.devices)}.`);
   }
   if (notes.setId.count > 0) {
-    lines.push(`Dropped the setuid/setgid bit from ${count(notes.setId.count, 'file', 'files')} (they grant nothing in an unprivileged container): ${examples(notes.setId)}.`);
+    info(`Dropped the setuid/setgid bit from ${count(notes.setId.count, 'file', 'files')} (they grant nothing in an unprivileged container): ${examples(notes.setId)}.`);
   }
   if (notes.auFsMeta.count > 0) {
-    lines.push(`Ignored ${count(notes.auFsMeta.count, 'AUFS metadata entry', 'AUFS metadata entries')}: ${examples(notes.auFsMeta)}.`);
+    warn(`Ignored ${count(notes.auFsMeta.count, 'AUFS metadata entry', 'AUFS metadata entries')}: ${examples(notes.auFsMeta)}.`);
   }
   if (ignored.count > 0) {
-    lines.push(`Skipped ${count(ignored.count, 'entry', 'entries')} of a type envlock does not unpack: ${examples(ignored)}.`);
+    warn(`Skipped ${count(ignored.count, 'entry', 'entries')} of a type envlock does not unpack: ${examples(ignored)}.`);
   }
   return lines;
 }

@@ -50,6 +50,23 @@ describe('installRootfs', () => {
     expect(builds).toBe(0);
   });
 
+  it('with filesSealed, seals directories and the root, and leaves the files the build sealed as they are', async () => {
+    const other = digestOf(Buffer.from('manifest-2'));
+    const plain = await installRootfs(store, manifest, buildTree);
+    const result = await installRootfs(store, other, async (tmp) => {
+      const built = await buildTree(tmp);
+      await fs.chmod(path.join(tmp, 'bin', 'tool'), 0o555);
+      await fs.chmod(path.join(tmp, 'etc-passwd'), 0o444);
+      return built;
+    }, { filesSealed: true });
+    expect((await fs.stat(result.path)).mode & 0o777).toBe(0o555);
+    expect((await fs.stat(path.join(result.path, 'bin'))).mode & 0o777).toBe(0o555);
+    expect((await fs.stat(path.join(result.path, 'bin', 'tool'))).mode & 0o777).toBe(0o555);
+    expect((await fs.stat(path.join(result.path, 'etc-passwd'))).mode & 0o777).toBe(0o444);
+    // The same tree as sealTree makes: the recorded digests agree.
+    expect((await readRootfsMeta(result.path))!.treeDigest).toBe((await readRootfsMeta(plain.path))!.treeDigest);
+  });
+
   it('leaves nothing visible when the build throws', async () => {
     await expect(
       installRootfs(store, manifest, async (tmp) => {

@@ -25,6 +25,30 @@ const at = (rel: string) => path.join(box.rootfs, rel);
 const modeOf = (rel: string) => fs.lstatSync(at(rel)).mode & 0o7777;
 
 describe('applyLayer on benign layers', () => {
+  it('with sealFiles, writes files without write bits, and later layers still replace, remove and link them', async () => {
+    await apply([
+      { path: 'etc/', type: 'dir', mode: 0o755 },
+      { path: 'etc/passwd', type: 'file', content: 'v1', mode: 0o644 },
+      { path: 'etc/gone', type: 'file', content: 'x', mode: 0o664 },
+      { path: 'usr/bin/tool', type: 'file', content: 'run', mode: 0o775 },
+      { path: 'etc/shadow', type: 'file', content: 's', mode: 0o000 },
+    ], { sealFiles: true });
+    expect(modeOf('etc/passwd')).toBe(0o444);
+    expect(modeOf('etc/gone')).toBe(0o444);
+    expect(modeOf('usr/bin/tool')).toBe(0o555);
+    expect(modeOf('etc/shadow')).toBe(0o400);
+    expect(modeOf('etc')).toBe(0o755); // directories stay writable until installRootfs seals them
+    await apply([
+      { path: 'etc/passwd', type: 'file', content: 'v2', mode: 0o600 },
+      { path: 'etc/.wh.gone', type: 'file', content: '' },
+      { path: 'etc/tool-link', type: 'hardlink', linkTarget: 'usr/bin/tool' },
+    ], { sealFiles: true });
+    expect(fs.readFileSync(at('etc/passwd'), 'utf8')).toBe('v2');
+    expect(modeOf('etc/passwd')).toBe(0o400);
+    expect(fs.existsSync(at('etc/gone'))).toBe(false);
+    expect(fs.statSync(at('etc/tool-link')).ino).toBe(fs.statSync(at('usr/bin/tool')).ino);
+  });
+
   it('writes files, directories and their contents, and reports the DiffID', async () => {
     const tar = tarEntries([
       { path: 'etc/', type: 'dir', mode: 0o755 },

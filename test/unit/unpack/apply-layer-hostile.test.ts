@@ -244,13 +244,23 @@ describe('special files and modes', () => {
     ]);
   });
 
-  it('drops setuid and setgid bits (no privilege can be planted), and tells the reporter', async () => {
+  it('drops setuid and setgid bits (no privilege can be planted), and tells the reporter as info, not a warning', async () => {
+    const warned: string[] = [];
+    const told: string[] = [];
+    const reporter = { ...silentReporter, warn: (message: string) => warned.push(message), info: (message: string) => told.push(message) };
+    const result = await apply([{ path: 'usr/bin/sudo', type: 'file', mode: 0o6755, content: 'x' }, { path: 'dev/null', type: 'char', devMajor: 1, devMinor: 3 }], { reporter });
+    expect(fs.statSync(inRoot('usr/bin/sudo')).mode & 0o7777).toBe(0o755);
+    expect(result.warnings[0]).toMatch(/^Skipped 1 device node/);
+    expect(result.warnings[1]).toMatch(/^Dropped the setuid\/setgid bit from 1 file/);
+    expect(told).toEqual(result.warnings);
+    expect(warned).toEqual([]);
+  });
+
+  it('still reports real problems (entries it cannot unpack) through reporter.warn', async () => {
     const warned: string[] = [];
     const reporter = { ...silentReporter, warn: (message: string) => warned.push(message) };
-    const result = await apply([{ path: 'usr/bin/sudo', type: 'file', mode: 0o6755, content: 'x' }], { reporter });
-    expect(fs.statSync(inRoot('usr/bin/sudo')).mode & 0o7777).toBe(0o755);
-    expect(result.warnings[0]).toMatch(/^Dropped the setuid\/setgid bit from 1 file/);
-    expect(warned).toEqual(result.warnings);
+    await apply([{ path: 'sparse.bin', type: 'file', content: 'x', typeflag: 'S' }], { reporter });
+    expect(warned).toEqual([expect.stringMatching(/^Skipped 1 entry of a type envlock does not unpack/)]);
   });
 
   it('warns about, and skips, entry types it does not unpack', async () => {
