@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry busybox-static skopeo apache2-utils tmux util-linux lmod zsh zstd openssl gcc libc6-dev)
+packages=(docker-registry busybox-static skopeo umoci apache2-utils tmux util-linux procps lmod zsh zstd openssl gcc libc6-dev binutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
