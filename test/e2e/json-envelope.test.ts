@@ -37,3 +37,14 @@ describe('--json everywhere', async () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('--version', () => {
+  it('prints the version in package.json (the bundled CLI finds it too)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const result = await runCli(['--version'], { cwd: makeTempDir('version') });
+    expect(result.stdout).toBe(`${pkg.version}\n`);
+    const json = await runCli(['--version', '--json'], { cwd: makeTempDir('version') });
+    expect(json.json<{ result: { version: string } }>().result.version).toBe(pkg.version);
+  });
+});
