@@ -46,6 +46,10 @@ export const command: CommandSpec<ShimResult> = {
         hint: 'Run `eval "$(envlock shim bash)"` (or zsh, or sh for POSIX shells), or `envlock shim --path`.',
       });
     }
-    return { result: { shell, path: file }, text: `. ${shellQuote(file)}\n` };
+    // The shim falls back to the CLI for show/spider and unknown names; point it at this very
+    // CLI when the caller has not chosen one, so it works without envlock on PATH too.
+    const entry = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
+    const cli = entry ? `: \${ENVLOCK_CLI:=${shellQuote(entry)}}; export ENVLOCK_CLI\n` : '';
+    return { result: { shell, path: file }, text: `${cli}. ${shellQuote(file)}\n` };
   },
 };
