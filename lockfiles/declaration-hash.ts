@@ -24,33 +24,22 @@ export interface EnvironmentInputs {
 }
 
 export function environmentInputs(env: EnvironmentDecl): EnvironmentInputs {
-  return {
-    name: env.name,
-    image: env.image,
-    platforms: sortedSet(env.platforms),
-    cpu: env.cpu,
-    host: {
-      devices: sortedSet(env.host.devices),
-      gpu: env.host.gpu,
-      mpi: env.host.mpi,
-      libraries: sortedSet(env.host.libraries),
-    },
-  };
+  return canonicalInputs(env.name, env.image, env.platforms, env.cpu, env.host);
 }
 
 /** The same inputs as a lock recorded them, to compare with a declaration's. */
 export function lockedInputs(env: LockedEnvironment): EnvironmentInputs {
+  return canonicalInputs(env.name, env.reference, env.platforms, env.cpu, env.host);
+}
+
+/** Sets sorted and deduplicated, so order in the declaration never makes a lock stale. */
+function canonicalInputs(name: string, image: string, platforms: readonly string[], cpu: string | undefined, host: LockedHostRequest): EnvironmentInputs {
   return {
-    name: env.name,
-    image: env.reference,
-    platforms: sortedSet(env.platforms),
-    cpu: env.cpu,
-    host: {
-      devices: sortedSet(env.host.devices),
-      gpu: env.host.gpu,
-      mpi: env.host.mpi,
-      libraries: sortedSet(env.host.libraries),
-    },
+    name,
+    image,
+    platforms: sortedSet(platforms),
+    cpu,
+    host: { devices: sortedSet(host.devices), gpu: host.gpu, mpi: host.mpi, libraries: sortedSet(host.libraries) },
   };
 }
 

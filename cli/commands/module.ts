@@ -26,7 +26,8 @@ export function launcherPath(ctx: Context): string {
   return builtLauncherPath(explicit ? { ...ctx.env, ENVLOCK_LAUNCHER: path.resolve(ctx.cwd, explicit) } : ctx.env);
 }
 
-function cacheDir(ctx: Context): string {
+/** Where modules in read-only trees are prepared: $XDG_CACHE_HOME/envlock/modules. */
+export function moduleCacheDir(ctx: Context): string {
   const xdg = ctx.env.XDG_CACHE_HOME;
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(ctx.home, '.cache'), 'envlock', 'modules');
 }
@@ -70,7 +71,7 @@ async function infoOf(ctx: Context, requested: string): Promise<{ info: ModuleIn
 async function resolveOne(ctx: Context, requested: string): Promise<CommandOutcome> {
   const { info } = await infoOf(ctx, requested);
   const store = Store.open(ctx);
-  const prepared = await prepareModule(info, { store, launcherPath: launcherPath(ctx), cacheDir: cacheDir(ctx) });
+  const prepared = await prepareModule(info, { store, launcherPath: launcherPath(ctx), cacheDir: moduleCacheDir(ctx) });
   // Prepared inside the tree: refresh its index so the next load takes the fast path.
   if (!path.isAbsolute(prepared.prepDir)) await reindexTree(info.root, { home: ctx.home }).catch(() => undefined);
   const absolute = path.dirname(prepared.wrapperDir);
@@ -110,7 +111,7 @@ export const command: CommandSpec = {
         const tree = flag.str(args, 'tree') ?? roots(ctx)[0]!;
         const result = await publishModule({
           sourceDir: ctx.cwd, root: path.resolve(ctx.cwd, tree), name: flag.str(args, 'name'), version, makeDefault: flag.bool(args, 'default'), skipIndex: flag.bool(args, 'no-index'),
-          home: ctx.home, store: Store.open(ctx), launcherPath: launcherPath(ctx), cacheDir: cacheDir(ctx),
+          home: ctx.home, store: Store.open(ctx), launcherPath: launcherPath(ctx), cacheDir: moduleCacheDir(ctx),
           // An image in no store is pulled (lazily imported: the network code stays off the fast
           // paths), unless --offline says not to touch the network.
           ensurePulled: ctx.offline ? undefined : async (dir) => {
@@ -137,7 +138,7 @@ export const command: CommandSpec = {
       case 'show':
       case 'display': {
         const { info } = await infoOf(ctx, one(args, sub));
-        const prep = preparedDirOf(info, cacheDir(ctx));
+        const prep = preparedDirOf(info, moduleCacheDir(ctx));
         const wrappers = prep === undefined ? undefined : path.join(path.isAbsolute(prep) ? prep : path.join(info.dir, prep), PREPARED.bin);
         return { result: { module: moduleLabel(info) }, text: showText(info, wrappers) };
       }

@@ -12,7 +12,7 @@ import { modulePathRoots } from '../../core/modules/tree.js';
 import { Store } from '../../core/store/store.js';
 import { flag } from '../args.js';
 import type { CommandSpec } from '../command-spec.js';
-import { launcherPath } from './module.js';
+import { launcherPath, moduleCacheDir } from './module.js';
 
 export interface ModulefilesResult {
   out: string;
@@ -44,7 +44,7 @@ export const command: CommandSpec<ModulefilesResult> = {
     const out = path.resolve(ctx.cwd, outFlag);
     const store = Store.open(ctx);
     const launcher = launcherPath(ctx);
-    const cacheDir = path.join(ctx.home, '.cache', 'envlock', 'modules');
+    const cacheDir = moduleCacheDir(ctx);
     const result: ModulefilesResult = { out, format, written: [], skipped: [] };
     const seen = new Set<string>();
     for (const root of roots) {

@@ -32,9 +32,8 @@ async function refreshModule(dir: string, store: InstanceType<typeof import('../
   const root = path.dirname(path.dirname(dir));
   const listed = (ctx.env.ENVLOCK_MODULEPATH ?? '').split(':').filter(Boolean).map((p) => path.resolve(ctx.cwd, p));
   if (!listed.includes(root) && !existsSync(path.join(root, '.envlock-index'))) return;
-  const [{ refreshModuleDir }, { launcherPath }] = await Promise.all([import('../../core/modules/after-pull.js'), import('./module.js')]);
-  const cacheDir = path.join(ctx.env.XDG_CACHE_HOME ?? path.join(ctx.home, '.cache'), 'envlock', 'modules');
-  const refreshed = await refreshModuleDir(dir, { home: ctx.home, cwd: ctx.cwd, modulePath: ctx.env.ENVLOCK_MODULEPATH, store, launcherPath: launcherPath(ctx), cacheDir });
+  const [{ refreshModuleDir }, { launcherPath, moduleCacheDir }] = await Promise.all([import('../../core/modules/after-pull.js'), import('./module.js')]);
+  const refreshed = await refreshModuleDir(dir, { home: ctx.home, cwd: ctx.cwd, modulePath: ctx.env.ENVLOCK_MODULEPATH, store, launcherPath: launcherPath(ctx), cacheDir: moduleCacheDir(ctx) });
   if (refreshed) ctx.reporter.info(`Prepared module ${refreshed.label}.`);
 }
 

@@ -11,11 +11,12 @@ import { launchSpecFor } from '../../core/enter/prepared.js';
 import { pickEnvironmentName } from '../../core/enter/pick-environment.js';
 import type { RunPlan } from '../../core/enter/run-plan.js';
 import type { LaunchSpec } from '../../core/runtime/spec.js';
+import { platformString } from '../../lockfiles/model.js';
 import { RUN_FLAGS, invocation } from './run-flags.js';
 
 export function describeRun(plan: RunPlan): string {
   const lines = [
-    `image:   ${plan.image.platform.os}/${plan.image.platform.architecture}${plan.image.platform.variant ? `/${plan.image.platform.variant}` : ''} ${plan.image.manifest.digest}`,
+    `image:   ${platformString(plan.image.platform)} ${plan.image.manifest.digest}`,
     `rootfs:  ${plan.rootfs} (read-only)`,
     `command: ${JSON.stringify(plan.argv)}`,
     `cwd:     ${plan.spec.cwd ?? '(current)'}`,

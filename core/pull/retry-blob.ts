@@ -3,6 +3,7 @@
 // so a retry resumes with Range; a wrong blob is never installed, whatever happens.
 
 import { EnvlockError, isEnvlockError, type ErrorCode } from '../errors.js';
+import { backoffDelay, sleep } from '../registry/retry.js';
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['REGISTRY_UNREACHABLE', 'REGISTRY_TIMEOUT', 'REGISTRY_PROTOCOL', 'SIZE_MISMATCH', 'DIGEST_MISMATCH', 'IO']);
 
@@ -14,15 +15,6 @@ export interface RetryOptions {
   baseDelayMs?: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-
 export async function withBlobRetries<T>(work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 4;
   for (let attempt = 1; ; attempt++) {
@@ -32,8 +24,8 @@ export async function withBlobRetries<T>(work: () => Promise<T>, options: RetryO
       const retry = isEnvlockError(error) && RETRYABLE.has(error.code) && attempt < attempts && options.signal?.aborted !== true;
       if (!retry) throw error;
       options.onRetry?.(error, attempt);
-      const base = (options.baseDelayMs ?? 200) * 2 ** (attempt - 1);
-      await sleep(base / 2 + Math.random() * base, options.signal);
+      // The registry client's back-off (full jitter) and its abortable sleep: Ctrl-C ends the wait.
+      await sleep(backoffDelay(attempt, { attempts, baseDelayMs: options.baseDelayMs ?? 200, maxDelayMs: 5_000 }), options.signal);
     }
   }
 }
