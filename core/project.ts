@@ -44,18 +44,19 @@ export function lockedEnvironment(project: Project, name: string): LockedEnviron
 }
 
 /**
- * This host's CPU. `run` loads the native addon anyway (it execs through it), so it asks CPUID;
- * other commands read /proc/cpuinfo and spare the ~10 ms of loading the addon.
+ * This host's CPU, detected one way everywhere (pull, run, doctor, module preparation): CPUID
+ * with XGETBV for the register state the OS enabled, as glibc decides which x86-64 levels it
+ * may load. /proc/cpuinfo is only a fallback for a build without the addon: hypervisors and
+ * kernels hide flags there (AMD EPYC guests list no `abm` while CPUID reports LZCNT), and a
+ * second opinion made `pull` choose one variant and `run` want another.
  */
-export async function hostCpu(options: { native?: boolean } = {}): Promise<HostCpu & { os: string }> {
+export async function hostCpu(): Promise<HostCpu & { os: string }> {
   let cpu: HostCpu | undefined;
-  if (options.native) {
-    try {
-      const { nativeHostCpu } = await import('./runtime/cpu.js');
-      cpu = nativeHostCpu();
-    } catch {
-      cpu = undefined;
-    }
+  try {
+    const { nativeHostCpu } = await import('./runtime/cpu.js');
+    cpu = nativeHostCpu();
+  } catch {
+    cpu = undefined;
   }
   cpu ??= detectHostCpu();
   return { ...cpu, os: hostPlatform().os };

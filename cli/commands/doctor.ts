@@ -27,7 +27,7 @@ Exits 1 when a check fails.`,
   flags: [],
   positionals: [],
   async run(_args, ctx) {
-    const cpu = await hostCpu({ native: true });
+    const cpu = await hostCpu();
     const checks: Check[] = [await checkUserNamespaces(), checkCpu(cpu), ...(await checkStore(ctx)), checkSquashfs(ctx.env)];
     let project: Project | undefined;
     if (await findDeclaration(ctx.cwd)) {

@@ -64,7 +64,7 @@ async function rootfsFor(project: Project, env: EnvironmentDecl, image: LockedIm
 
 export async function planRun(project: Project, request: RunRequest, ctx: Context): Promise<RunPlan> {
   const locked = lockedEnvironment(project, request.env.name);
-  const { image } = chooseImage(locked.images, await hostCpu({ native: true }), { environment: request.env.name });
+  const { image } = chooseImage(locked.images, await hostCpu(), { environment: request.env.name });
   const { rootfs, config } = await rootfsFor(project, request.env, image, ctx);
   const binds: BindMount[] = request.env.binds.map((b) => ({ source: b.source, destination: b.target, readOnly: b.readOnly }));
   const injected: string[] = [];

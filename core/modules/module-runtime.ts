@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chooseImage } from '../arch/choose.js';
-import { detectHostCpu, hostPlatform, type HostCpu } from '../arch/host.js';
+import type { HostCpu } from '../arch/host.js';
+import { hostCpu } from '../project.js';
 import { composeEnvironment, passesFromHost } from '../environment/compose.js';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { findBlob } from '../store/blob-store.js';
@@ -68,7 +69,7 @@ async function writable(dir: string): Promise<boolean> {
 export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOptions): Promise<PreparedModule> {
   assertModuleFresh(info);
   const label = moduleLabel(info);
-  const cpu = options.host ?? { ...detectHostCpu(), os: hostPlatform().os };
+  const cpu = options.host ?? (await hostCpu());
   const env = info.lock.environments.find((e) => e.name === info.environment.name);
   if (env === undefined) throw new EnvlockError('LOCK_STALE', `Module ${label} has no locked environment \`${info.environment.name}\`.`, { hint: `Run \`envlock lock -C ${info.dir}\`.` });
   const image = chooseImage(env.images, cpu, { environment: info.environment.name }).image;

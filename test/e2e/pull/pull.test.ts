@@ -119,3 +119,19 @@ describe('envlock pull', () => {
     expect((await runCli(['pull', '--frozen'], { cwd: dir })).code).toBe(0);
   });
 });
+
+describe('envlock pull then run, on the variant this CPU gets', () => {
+  // Regression: pull read /proc/cpuinfo and chose v2 of a v2/v3/v4 index where CPUID (and
+  // glibc) allow more, so `run --offline` asked for a variant that was never pulled.
+  it('pulls exactly the variant run then enters offline', async () => {
+    const dir = await lockedProject(`${registry}/variants:latest`);
+    const store = join(makeTempDir('store'), 's');
+    const pulled = await runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store } });
+    expect(pulled.code).toBe(0);
+    const manifest = pulled.json<PullJson>().result.environments[0]!.manifest;
+    expect([images.variantV2, images.variantV3, images.variantV4]).toContain(manifest);
+    const ran = await runCli(['--offline', 'run', 'e', '--', 'sh', '-c', 'echo $ENVLOCK_MANIFEST'], { cwd: dir, env: { ENVLOCK_STORE: store } });
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout.trim()).toBe(manifest);
+  });
+});
