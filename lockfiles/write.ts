@@ -1,11 +1,9 @@
 // Canonical serialisation of a lockfile and its atomic write. Same content, same bytes: fixed
 // key order, code-point sorting, no timestamps or paths, one trailing newline.
 
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EnvlockError, errnoCode } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fs/atomic-write.js';
 import { canonicalLockfile } from './canonical.js';
 import type { Lockfile } from './model.js';
 import { LOCKFILE_NAME } from './model.js';
@@ -97,24 +95,6 @@ export interface WriteResult {
   written: boolean;
 }
 
-async function readIfPresent(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-async function existingMode(file: string): Promise<number | undefined> {
-  try {
-    return (await fs.stat(file)).mode & 0o777;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
 /**
  * Writes dir/envlock.lock atomically: a temporary file in the same directory, fsync, rename over
  * the old one (rename(2) is atomic within a filesystem), then fsync the directory. Readers see the
@@ -124,30 +104,17 @@ export async function writeLockfile(dir: string, lock: Lockfile): Promise<WriteR
   const file = path.join(dir, LOCKFILE_NAME);
   const text = serializeLockfile(lock);
   assertReadable(text, file);
-  const temp = path.join(dir, `.${LOCKFILE_NAME}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    if ((await readIfPresent(file)) === text) return { file, written: false };
-    const mode = await existingMode(file);
-    const handle = await fs.open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o666);
-    try {
-      // A project shared by a group keeps the permissions someone gave its lock.
-      if (mode !== undefined) await handle.chmod(mode);
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
+    // A project shared by a group keeps the permissions someone gave its lock.
+    const written = await writeFileAtomic(file, text, { mode: 0o666, keepMode: true, skipIfSame: true });
+    return { file, written };
   } catch (error) {
-    await fs.rm(temp, { force: true }).catch(() => undefined);
     throw new EnvlockError('IO', `Could not write ${file}: ${(error as Error).message}.`, {
       hint: 'Check that the directory exists and is writable and that the disk is not full.',
       cause: error,
       details: { file, errno: errnoCode(error) },
     });
   }
-  await syncDirectory(dir);
-  return { file, written: true };
 }
 
 /** Never write what this envlock could not read back: a model with a bad digest is a bug, not a user error. */
@@ -156,19 +123,5 @@ function assertReadable(text: string, file: string): void {
     parseLockfile(text, file);
   } catch (error) {
     throw new Error(`internal: refusing to write a lockfile that does not read back: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/** Makes the rename durable; some filesystems refuse to open or fsync a directory, which is fine. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await fs.open(dir, fsConstants.O_RDONLY);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // best effort: the data itself was already synced before the rename
   }
 }

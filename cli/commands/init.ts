@@ -1,8 +1,7 @@
 // `envlock init`: writes a commented envlock.yaml (or envlock.toml) to start a project from,
 // checked by parsing it back before it is atomically put in place.
 
-import { randomBytes } from 'node:crypto';
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDeclaration } from '../../core/declaration/load.js';
 import { DECLARATION_FILES } from '../../core/declaration/model.js';
@@ -11,6 +10,7 @@ import { normalisePlatform } from '../../core/declaration/platform.js';
 import type { DeclarationFormat } from '../../core/declaration/syntax.js';
 import { renderTemplate } from '../../core/declaration/template.js';
 import { EnvlockError, errnoCode } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/fs/atomic-write.js';
 import { flag } from '../args.js';
 import type { CommandSpec } from '../command-spec.js';
 
@@ -47,12 +47,9 @@ async function exists(file: string): Promise<boolean> {
 
 /** Writes next to the target and renames, so a reader never sees half a file. */
 async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(temp, text, { encoding: 'utf8', flag: 'wx', mode: 0o644 });
-    await rename(temp, file);
+    await writeFileAtomic(file, text);
   } catch (error) {
-    await rm(temp, { force: true });
     throw new EnvlockError('IO', `Cannot write ${file}: ${errnoCode(error) ?? String(error)}.`, { hint: 'Check that the directory exists and is writable by you.', cause: error });
   }
 }

@@ -79,7 +79,7 @@ a command that cannot be executed 126, one that is not found 127.`,
     // Only a fresh lock, with nothing injected from the host (that is decided per node and per
     // run), is remembered; and only if the files did not change while they were read.
     if (slot && !frozen && plan.injected.length === 0 && plan.spec.devices?.length === 0 && cacheSlot(ctx)?.key === slot.key) {
-      writeCache(slot, project.decl.environments.map((e) => e.name), plan.prepared);
+      await writeCache(slot, project.decl.environments.map((e) => e.name), plan.prepared);
     }
     return enter(plan.spec, plan.argv, args, ctx);
   },

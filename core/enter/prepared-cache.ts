@@ -3,10 +3,11 @@
 // repeated `run` reads two files and one small JSON instead of parsing and validating both
 // formats, choosing a variant and loading the CPU tables. Any change to any input is a new key.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { loadNative } from '../runtime/native.js';
 import { storeRoots } from '../store/paths.js';
 import { envlockVersion } from '../version.js';
@@ -83,14 +84,13 @@ export function cachedEnvironment(cache: CacheFile, name: string): PreparedEnvir
 }
 
 /** Adds an entry; best effort, since a read-only or full store only loses the shortcut. */
-export function writeCache(slot: CacheSlot, names: string[], prepared: PreparedEnvironment): void {
+export async function writeCache(slot: CacheSlot, names: string[], prepared: PreparedEnvironment): Promise<void> {
   try {
     const current = readCache(slot) ?? { format: FORMAT, environments: names, prepared: {} };
     current.prepared[prepared.name] = prepared;
     mkdirSync(path.dirname(slot.file), { recursive: true });
-    const temp = `${slot.file}.${randomBytes(6).toString('hex')}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(current)}\n`, { mode: 0o644 });
-    renameSync(temp, slot.file);
+    // Not fsynced: a cache entry lost in a crash only costs the next run its shortcut.
+    await writeFileAtomic(slot.file, `${JSON.stringify(current)}\n`, { durable: false });
   } catch {
     // The cache is an optimisation: failing to write it never fails the run.
   }

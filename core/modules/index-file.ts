@@ -3,8 +3,8 @@
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { EnvlockError, errnoCode } from '../errors.js';
+import { isTempSibling, writeFileAtomic } from '../fs/atomic-write.js';
 
 export const INDEX_FILE = '.envlock-index';
 /** ROOT/.envlock-index.d/NAME: the lines of one name, so `module load NAME` reads a few lines, not the tree's. */
@@ -57,12 +57,9 @@ export function parseIndex(text: string): IndexEntry[] | undefined {
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await fs.writeFile(temp, text, { mode: 0o644 });
-    await fs.rename(temp, file);
+    await writeFileAtomic(file, text);
   } catch (error) {
-    await fs.rm(temp, { force: true }).catch(() => undefined);
     throw new EnvlockError('IO', `Cannot write the module index ${file}: ${errnoCode(error) ?? String(error)}.`, {
       hint: 'Check that the module tree is writable by you.',
       cause: error,
@@ -83,7 +80,7 @@ export async function writeIndexFile(root: string, entries: readonly IndexEntry[
   await fs.mkdir(dir, { recursive: true, mode: 0o755 }).catch(() => undefined);
   for (const [name, list] of byName) await writeAtomic(path.join(dir, name), serializeIndex(list));
   for (const old of await fs.readdir(dir).catch(() => [] as string[])) {
-    if (!byName.has(old) && !old.includes('.tmp-')) await fs.rm(path.join(dir, old), { force: true });
+    if (!byName.has(old) && !isTempSibling(old)) await fs.rm(path.join(dir, old), { force: true });
   }
   await writeAtomic(file, serializeIndex(entries));
   // After the index, so a spider listing older than its index is known to be out of date.

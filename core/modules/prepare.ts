@@ -1,11 +1,11 @@
 // Prepares what a loaded module runs: the launch spec and one wrapper per exported command, in a
 // directory keyed by the lock's digest. Publishing, the shim's slow path and `pull` all call this.
 
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BindSpec } from '../declaration/model.js';
 import { EnvlockError, errnoCode } from '../errors.js';
+import { tempSibling } from '../fs/atomic-write.js';
 import { moduleSpecText } from './launch-spec.js';
 import { wrapperScript } from './wrapper-script.js';
 
@@ -52,11 +52,13 @@ function ioError(error: unknown, what: string): EnvlockError {
  */
 export async function prepareModuleRuntime(input: PrepareInput): Promise<PreparedRuntime> {
   const outDir = path.resolve(input.outDir);
-  const temp = `${outDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const temp = tempSibling(outDir);
   const specFile = path.join(outDir, PREPARED.spec);
   const wrapperDir = path.join(outDir, PREPARED.bin);
   try {
-    await fs.mkdir(path.join(temp, PREPARED.bin), { recursive: true, mode: 0o755 });
+    // Not recursive: mkdir(2) of the unpredictable name fails rather than reuse what someone planted.
+    await fs.mkdir(temp, { mode: 0o755 });
+    await fs.mkdir(path.join(temp, PREPARED.bin), { mode: 0o755 });
     const spec = moduleSpecText({
       rootfs: input.rootfs,
       env: input.env,

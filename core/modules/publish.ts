@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadDeclaration } from '../declaration/load.js';
 import { EnvlockError, errnoCode } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { LOCKFILE_NAME, assertFresh, readLockfile } from '../../lockfiles/index.js';
 import { reindexTree } from './catalog.js';
 import { readModule } from './module-info.js';
@@ -39,12 +40,9 @@ function invalidPart(kind: string, value: string): EnvlockError {
   });
 }
 
+/** Through an unpredictable O_EXCL|O_NOFOLLOW temp name: a group member cannot pre-plant it (issue 12.6). */
 async function copyInto(file: string, dir: string): Promise<void> {
-  const target = path.join(dir, path.basename(file));
-  const temp = `${target}.tmp-${process.pid}`;
-  await fs.copyFile(file, temp);
-  await fs.chmod(temp, 0o644);
-  await fs.rename(temp, target);
+  await writeFileAtomic(path.join(dir, path.basename(file)), await fs.readFile(file));
 }
 
 export async function publishModule(input: PublishInput): Promise<PublishResult> {

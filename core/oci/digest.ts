@@ -1,5 +1,5 @@
 // Digest strings ("sha256:<64 hex>"): validation before a digest becomes a path or a URL,
-// hashing, and conversion to the SRI form ssri expects (image-spec descriptor.md#digests).
+// and hashing of bytes in memory (image-spec descriptor.md#digests).
 
 import { createHash } from 'node:crypto';
 import { EnvlockError } from '../errors.js';
@@ -36,12 +36,6 @@ export function sha256Digest(data: Uint8Array | string): string {
 
 export function digestOf(data: Uint8Array | string, algorithm: Algorithm = 'sha256'): string {
   return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
-}
-
-/** "sha256:<hex>" -> "sha256-<base64>", the Subresource Integrity form ssri verifies. */
-export function toSri(digest: string): string {
-  const { algorithm, hex } = digestParts(assertDigest(digest, 'a blob'));
-  return `${algorithm}-${Buffer.from(hex, 'hex').toString('base64')}`;
 }
 
 /** The first 12 hex digits, for tables and messages. */

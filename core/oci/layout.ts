@@ -1,15 +1,15 @@
 // OCI image layouts on disk (image-spec image-layout.md): read and validate `oci-layout` and
 // `index.json`, find a tagged manifest, map digests to blob paths, and write a layout safely.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants as FS, createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { errnoCode, EnvlockError } from '../errors.js';
+import { fsyncDir, tempSibling, writeFileAtomic } from '../fs/atomic-write.js';
+import { hashFile } from '../fs/hash-file.js';
 import { didYouMean } from '../suggest.js';
 import { assertDigest, digestOf, digestParts } from './digest.js';
+import { DigestVerifier } from './digest-verifier.js';
 import { REF_NAME_ANNOTATION, type OciDescriptor, type OciIndex } from './image-types.js';
 import { MEDIA } from './media-types.js';
 
@@ -139,24 +139,6 @@ export interface LayoutContent {
   manifests: { descriptor: OciDescriptor; refName?: string }[];
 }
 
-async function hashFile(path: string, algorithm: string): Promise<string> {
-  const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return `${algorithm}:${hash.digest('hex')}`;
-}
-
-/** Writes through a temporary name and renames, so readers never see a partial file. */
-async function writeAtomic(path: string, data: Buffer | string): Promise<void> {
-  const temp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    await writeFile(temp, data);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
-
 async function writeBlob(dir: string, digest: string, source: Buffer | string): Promise<void> {
   const path = layoutBlobPath(dir, digest);
   const { algorithm } = digestParts(digest);
@@ -165,29 +147,29 @@ async function writeBlob(dir: string, digest: string, source: Buffer | string): 
     if ((await hashFile(path, algorithm)) === digest) return;
   }
   await mkdir(join(dir, 'blobs', algorithm), { recursive: true });
-  const temp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  let actual: string;
+  const verifier = new DigestVerifier(digest, { where: `the OCI image layout ${dir}`, hint: 'This is a bug in the caller: report it with the command that failed.' });
+  if (typeof source !== 'string') {
+    verifier.update(source);
+    verifier.finish();
+    await writeFileAtomic(path, source);
+    return;
+  }
+  // Copied while verified, so a large layer never has to fit in memory.
+  const temp = tempSibling(path);
+  const handle = await open(temp, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, 0o644);
   try {
-    if (typeof source === 'string') {
-      // Copied while hashed, so a large layer never has to fit in memory.
-      const hash = createHash(algorithm);
-      const tap = new Transform({ transform(chunk: Buffer, _encoding, done) { hash.update(chunk); done(null, chunk); } });
-      await pipeline(createReadStream(source), tap, createWriteStream(temp));
-      actual = `${algorithm}:${hash.digest('hex')}`;
-    } else {
-      actual = digestOf(source, algorithm);
-      if (actual === digest) await writeFile(temp, source);
+    for await (const chunk of createReadStream(source) as AsyncIterable<Buffer>) {
+      verifier.update(chunk);
+      await handle.writeFile(chunk);
     }
-    if (actual === digest) await rename(temp, path);
+    verifier.finish();
+    await handle.sync();
+    await rename(temp, path);
   } finally {
+    await handle.close().catch(() => undefined);
     await rm(temp, { force: true });
   }
-  if (actual !== digest) {
-    throw new EnvlockError('DIGEST_MISMATCH', `The blob to be written as ${digest} into the OCI image layout ${dir} has digest ${actual}.`, {
-      hint: 'This is a bug in the caller: report it with the command that failed.',
-      details: { expected: digest, actual },
-    });
-  }
+  await fsyncDir(join(dir, 'blobs', algorithm));
 }
 
 /**
@@ -198,7 +180,7 @@ export async function writeLayout(dir: string, content: LayoutContent): Promise<
   try {
     await mkdir(dir, { recursive: true });
     for (const [digest, source] of content.blobs) await writeBlob(dir, digest, source);
-    await writeAtomic(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+    await writeFileAtomic(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
     let previous: OciDescriptor[] = [];
     try {
       previous = (await readLayoutIndex(dir)).manifests;
@@ -216,7 +198,7 @@ export async function writeLayout(dir: string, content: LayoutContent): Promise<
       return name === undefined ? !fresh.some((f) => f.digest === d.digest) : !taken.has(name);
     });
     const index: OciIndex = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [...kept, ...fresh] };
-    await writeAtomic(join(dir, 'index.json'), JSON.stringify(index));
+    await writeFileAtomic(join(dir, 'index.json'), JSON.stringify(index));
     return index;
   } catch (error) {
     if (error instanceof EnvlockError) throw error;

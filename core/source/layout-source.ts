@@ -1,12 +1,10 @@
 // ImageSource over an OCI image layout directory (image-spec image-layout.md): the tag is the
 // org.opencontainers.image.ref.name annotation, and every manifest and whole blob read is verified.
 
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { Transform } from 'node:stream';
 import { EnvlockError, errnoCode } from '../errors.js';
-import { digestParts } from '../oci/digest.js';
+import { DigestVerifier } from '../oci/digest-verifier.js';
 import { findInLayout, layoutBlobPath } from '../oci/layout.js';
 import { checkManifest, MAX_MANIFEST_BYTES, verifyBlob, type ManifestDescriptor, type ResolvedManifest } from '../registry/manifest-check.js';
 import type { LocalReference } from '../registry/reference.js';
@@ -91,23 +89,8 @@ export class LayoutSource implements ImageSource {
     const start = Math.min(offset, size);
     const raw = createReadStream(file, { start, ...(signal === undefined ? {} : { signal }) });
     if (start > 0) return { stream: raw, offset: start, size };
-    // A whole read is hashed on the way, so a damaged layout fails before its end is used.
-    const hash = createHash(digestParts(digest).algorithm);
-    const label = this.label;
-    const verify = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-      flush(callback) {
-        const actual = `${digestParts(digest).algorithm}:${hash.digest('hex')}`;
-        if (actual === digest) callback();
-        else callback(new EnvlockError('DIGEST_MISMATCH', `The blob ${digest} in ${label} has digest ${actual}.`, {
-          hint: 'Re-export the layout; it was modified or corrupted.',
-          details: { expected: digest, actual },
-        }));
-      },
-    });
+    // A whole read is verified on the way, so a damaged layout fails before its end is used.
+    const verify = new DigestVerifier(digest, { size, where: this.label, hint: 'Re-export the layout; it was modified or corrupted.' }).transform();
     raw.on('error', (error) => verify.destroy(errnoCode(error) === 'ABORT_ERR' ? error : this.missing(digest, error)));
     raw.pipe(verify);
     return { stream: verify, offset: 0, size };

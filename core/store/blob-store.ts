@@ -2,16 +2,15 @@
 // declared size while bytes flow, verifies the digest, and publishes with an atomic rename.
 // Interrupted downloads keep their partial file so the next call resumes it.
 
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import ssri from 'ssri';
 import { silentTask, type ProgressTask } from '../context.js';
 import { EnvlockError, isEnvlockError } from '../errors.js';
-import { assertDigest, digestParts, shortDigest, toSri } from '../oci/digest.js';
-import { freeBytes, fsyncDir, storeIoError, writeAll } from './fs-util.js';
+import { assertDigest, digestParts, shortDigest } from '../oci/digest.js';
+import { DigestVerifier, verifyFailure } from '../oci/digest-verifier.js';
+import { fsyncDir } from '../fs/atomic-write.js';
+import { freeBytes, storeIoError, writeAll } from './fs-util.js';
 import { blobPathIn } from './layout.js';
 import { withLock, type LockOptions } from './lock.js';
 import type { Store } from './store.js';
@@ -116,25 +115,17 @@ async function download(store: Store, desc: BlobDescriptor, fetch: BlobFetch, op
   let written = offset;
   let fetched = 0;
   let keepPartial = true;
+  const verifier = new DigestVerifier(desc.digest, { size: desc.size, hint: 'The registry served corrupted or different content than the lockfile names; run the command again, and report the registry if it repeats.' });
   try {
     // A crypto Hash cannot be saved or seeded, so a resumed download re-hashes the bytes it
     // already has (pitfalls 1.5) and the same hash then continues over the new bytes.
-    const hash = createHash(digestParts(desc.digest).algorithm);
     if (offset > 0) {
       await handle.truncate(offset);
-      await hashFile(hash, partial, offset);
+      await verifier.seed(partial, offset);
       task.advance(offset);
     }
     for await (const chunk of source.stream as AsyncIterable<Buffer>) {
-      if (written + chunk.length > desc.size) {
-        // More bytes than declared: stop now, a hostile source could stream forever.
-        keepPartial = false;
-        throw new EnvlockError('SIZE_MISMATCH', `Blob ${desc.digest} is larger than the ${desc.size} bytes its descriptor declares.`, {
-          hint: 'The registry served different content than the lockfile names; check the registry or re-lock with `envlock lock`.',
-          details: { digest: desc.digest, declared: desc.size, received: written + chunk.length },
-        });
-      }
-      hash.update(chunk);
+      verifier.update(chunk);
       try {
         await writeAll(handle, chunk, written);
       } catch (error) {
@@ -144,22 +135,7 @@ async function download(store: Store, desc: BlobDescriptor, fetch: BlobFetch, op
       fetched += chunk.length;
       task.advance(chunk.length);
     }
-    if (written < desc.size) {
-      // Kept for resumption: what arrived is a prefix, and the digest check guards the whole.
-      throw new EnvlockError('SIZE_MISMATCH', `Blob ${desc.digest} was truncated: ${written} of ${desc.size} bytes arrived.`, {
-        hint: 'Run the command again to resume the download.',
-        details: { digest: desc.digest, declared: desc.size, received: written },
-      });
-    }
-    const got = `${digestParts(desc.digest).algorithm}:${hash.digest('hex')}`;
-    // ssri compares in Subresource Integrity form; the bytes were hashed once, as they passed.
-    if (ssri.parse(toSri(desc.digest)).match(ssri.parse(toSri(got))) === false) {
-      keepPartial = false;
-      throw new EnvlockError('DIGEST_MISMATCH', `Blob ${desc.digest} failed verification: wanted ${desc.digest}, got ${got}, ${written} bytes.`, {
-        hint: 'The registry served corrupted or different content; run the command again, and report the registry if it repeats.',
-        details: { wanted: desc.digest, got, bytes: written },
-      });
-    }
+    verifier.finish();
     try {
       await handle.sync();
       await handle.chmod(0o444);
@@ -167,6 +143,10 @@ async function download(store: Store, desc: BlobDescriptor, fetch: BlobFetch, op
       throw storeIoError(error, `blob ${shortDigest(desc.digest)}`, store.root, desc.size);
     }
   } catch (error) {
+    // What arrived of a truncated stream is a prefix, kept for resumption (the digest check
+    // guards the whole); bytes beyond the declared size or of another digest cannot be trusted.
+    const failure = verifyFailure(error);
+    if (failure === 'too-large' || failure === 'digest') keepPartial = false;
     source.stream.destroy();
     await handle.close().catch(() => undefined);
     if (!keepPartial) await fs.rm(partial, { force: true });
@@ -194,11 +174,6 @@ async function checkFreeSpace(store: Store, desc: BlobDescriptor, needed: number
     hint: 'Free space there (try `envlock gc`) or point --store / ENVLOCK_STORE at a larger filesystem, then run the command again.',
     details: { store: store.root, free, needed, digest: desc.digest },
   });
-}
-
-async function hashFile(hash: Hash, file: string, length: number): Promise<void> {
-  if (length === 0) return;
-  for await (const chunk of createReadStream(file, { start: 0, end: length - 1 }) as AsyncIterable<Buffer>) hash.update(chunk);
 }
 
 function interrupted(error: unknown, signal: AbortSignal | undefined, digest: string): unknown {

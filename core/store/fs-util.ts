@@ -1,5 +1,5 @@
-// Small filesystem helpers the store needs for crash safety: durable atomic writes, directory
-// fsync, read-only trees that their owner can still delete, and errno -> EnvlockError mapping.
+// Small filesystem helpers the store needs for crash safety: read-only trees that their owner
+// can still delete, sealing, free space, and errno -> EnvlockError mapping.
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,38 +58,8 @@ export async function mkdirs(dir: string): Promise<void> {
   }
 }
 
-/** fsync a directory so a rename or create inside it survives a crash (rename(2), fsync(2)). */
-export async function fsyncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, FS.O_RDONLY | FS.O_DIRECTORY);
-    await handle.sync();
-  } catch (error) {
-    // Some filesystems refuse fsync on directories (EINVAL); the data itself is already synced.
-    if (errnoCode(error) !== 'EINVAL' && errnoCode(error) !== 'EISDIR') throw error;
-  } finally {
-    await handle?.close();
-  }
-}
-
-/** Writes a file so readers see the old or the new content, never a torn one. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-  const handle = await fs.open(tmp, 'w', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(tmp, file);
-  } catch (error) {
-    await fs.rm(tmp, { force: true });
-    throw error;
-  }
-  await fsyncDir(path.dirname(file));
-}
+// The durable-write primitives live in core/fs; re-exported for the store's existing imports.
+export { fsyncDir, writeFileAtomic } from '../fs/atomic-write.js';
 
 /** Writes every byte of a buffer: write(2) may write less than asked (e.g. just before ENOSPC). */
 export async function writeAll(handle: fs.FileHandle, data: Uint8Array, position: number): Promise<void> {

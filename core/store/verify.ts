@@ -1,9 +1,8 @@
 // Re-checks what the store holds against the digests it is named by: blobs are re-hashed, and a
 // rootfs's tree digest is compared with the one recorded when it was unpacked.
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
+import { hashFile } from '../fs/hash-file.js';
 import { assertDigest, digestParts } from '../oci/digest.js';
 import { treeDigest } from '../unpack/tree-digest.js';
 import { findBlob } from './blob-store.js';
@@ -29,13 +28,6 @@ export type TreeDigestFn = (rootfs: string) => Promise<string>;
 export interface VerifyOptions {
   /** Injected for tests; defaults to core/unpack/tree-digest.ts. */
   treeDigest?: TreeDigestFn;
-}
-
-/** Hashes a file with the digest's algorithm: "sha256:<hex>". */
-export async function hashFile(file: string, algorithm: string): Promise<string> {
-  const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk);
-  return `${algorithm}:${hash.digest('hex')}`;
 }
 
 export async function verifyBlob(store: Store, digest: string): Promise<VerifyReport> {

@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { hashFile } from '../fs/hash-file.js';
 
 /** Files hashed at once: enough to hide latency on network filesystems. */
 const PARALLEL_READS = 8;
@@ -34,7 +35,7 @@ export async function treeDigest(rootfs: string): Promise<string> {
     const buffer = Buffer.allocUnsafe(256 * 1024);
     while (next < files.length) {
       const item = files[next++] as Item;
-      item.value = await hashFile(item.source, buffer);
+      item.value = (await hashFile(item.source, 'sha256', { noFollow: true, buffer })).slice('sha256:'.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, files.length) }, worker));
@@ -75,21 +76,4 @@ function collect(dirAbs: Buffer, dirRel: Buffer, items: Item[]): void {
       items.push({ path: rel, type: 'o', mode, source: abs });
     }
   }
-}
-
-async function hashFile(where: Buffer, buffer: Buffer): Promise<string> {
-  const hash = createHash('sha256');
-  const handle = await fs.promises.open(where, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) {
-        break;
-      }
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
 }

@@ -19,7 +19,7 @@ let dir: string;
 beforeAll(async () => {
   dir = await tempDir();
   // A temp build with a node_modules link, so the compiled code resolves the project's
-  // dependencies (ssri) without writing into the repository.
+  // dependencies without writing into the repository.
   buildDir = await tempDir('envlock-store-build-');
   await fs.symlink(path.join(repo, 'node_modules'), path.join(buildDir, 'node_modules'));
   const sources = (await fs.readdir(path.join(repo, 'core', 'store'))).filter((n) => n.endsWith('.ts')).map((n) => path.join(repo, 'core', 'store', n));
