@@ -8,6 +8,7 @@ import type { Declaration } from './declaration/model.js';
 import { detectHostCpu, hostPlatform, type HostCpu } from './arch/host.js';
 import { assertFresh, readLockfile, LOCKFILE_NAME, type Lockfile, type LockedEnvironment } from '../lockfiles/index.js';
 import { EnvlockError } from './errors.js';
+import { projectDir, searchedDirectories } from './project-dir.js';
 
 export interface Project {
   decl: Declaration;
@@ -23,8 +24,17 @@ export interface LoadProjectOptions {
   frozen?: boolean;
 }
 
+/**
+ * The declaration of the project the user is in: the nearest envlock.yaml/.toml at or above
+ * ctx.cwd (project-dir.ts); the message of a missing one names the whole range searched.
+ */
+export async function loadProjectDeclaration(ctx: Context): Promise<Declaration> {
+  const dir = projectDir(ctx);
+  return loadDeclaration(dir, { home: ctx.home, searched: dir === ctx.cwd ? searchedDirectories(ctx.cwd, ctx.home) : [dir] });
+}
+
 export async function loadProject(ctx: Context, options: LoadProjectOptions): Promise<Project> {
-  const decl = await loadDeclaration(ctx.cwd, { home: ctx.home });
+  const decl = await loadProjectDeclaration(ctx);
   const dir = path.dirname(decl.file);
   const lock = await readLockfile(dir);
   if (options.frozen) {

@@ -5,7 +5,7 @@
 import type { CommandSpec } from '../command-spec.js';
 import { EXIT } from '../../core/errors.js';
 import { hostCpu, loadProject, type Project } from '../../core/project.js';
-import { findDeclaration } from '../../core/declaration/load.js';
+import { discoverProjectDir } from '../../core/project-dir.js';
 import { checkCpu, checkSquashfs, checkStore, checkUserNamespaces, type Check } from '../../core/doctor/checks.js';
 import { renderTable } from '../output/table.js';
 
@@ -30,7 +30,7 @@ Exits 1 when a check fails.`,
     const cpu = await hostCpu();
     const checks: Check[] = [await checkUserNamespaces(), checkCpu(cpu), ...(await checkStore(ctx)), checkSquashfs(ctx.env)];
     let project: Project | undefined;
-    if (await findDeclaration(ctx.cwd)) {
+    if (discoverProjectDir(ctx.cwd, ctx.home) !== undefined) {
       try {
         project = await loadProject(ctx, { command: 'doctor', frozen: true });
       } catch (error) {

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { CommandSpec } from '../command-spec.js';
 import { flag } from '../args.js';
-import { loadDeclaration } from '../../core/declaration/load.js';
+import { loadProjectDeclaration } from '../../core/project.js';
 import { normalisePlatform } from '../../core/declaration/platform.js';
 import { EnvlockError, isEnvlockError } from '../../core/errors.js';
 import { shortDigest } from '../../core/oci/digest.js';
@@ -35,7 +35,7 @@ unchanged registries writes byte-identical output. Nothing is written when any e
   positionals: [],
   examples: ['envlock lock', 'envlock lock --check', 'envlock lock --update analysis', 'envlock lock --platform linux/arm64'],
   async run(args, ctx) {
-    const decl = await loadDeclaration(ctx.cwd, { home: ctx.home });
+    const decl = await loadProjectDeclaration(ctx);
     const dir = path.dirname(decl.file);
     const file = path.join(dir, LOCKFILE_NAME);
     if (flag.bool(args, 'check')) {

@@ -16,6 +16,7 @@ import { modulePathRoots } from '../../core/modules/tree.js';
 import { Store } from '../../core/store/store.js';
 import { flag, parseArgs } from '../args.js';
 import type { CommandOutcome, CommandSpec, ParsedArgs } from '../command-spec.js';
+import { projectDir } from '../../core/project-dir.js';
 
 export const SUBCOMMANDS = ['publish', 'index', 'resolve', 'unknown', 'show', 'display', 'whatis', 'help', 'spider', 'avail'] as const;
 
@@ -110,7 +111,7 @@ export const command: CommandSpec = {
         if (version === undefined) throw new EnvlockError('USAGE', '`envlock module publish` needs the module version.', { hint: 'Run `envlock module publish 2.0 --tree DIR`.' });
         const tree = flag.str(args, 'tree') ?? roots(ctx)[0]!;
         const result = await publishModule({
-          sourceDir: ctx.cwd, root: path.resolve(ctx.cwd, tree), name: flag.str(args, 'name'), version, makeDefault: flag.bool(args, 'default'), skipIndex: flag.bool(args, 'no-index'),
+          sourceDir: projectDir(ctx), root: path.resolve(ctx.cwd, tree), name: flag.str(args, 'name'), version, makeDefault: flag.bool(args, 'default'), skipIndex: flag.bool(args, 'no-index'),
           home: ctx.home, store: Store.open(ctx), launcherPath: launcherPath(ctx), cacheDir: moduleCacheDir(ctx),
           // An image in no store is pulled (lazily imported: the network code stays off the fast
           // paths), unless --offline says not to touch the network.

@@ -18,6 +18,8 @@ export interface DeclarationLocation {
 export interface LoadOptions {
   /** What `~` in bind sources means; pass ctx.home. Defaults to the account's home directory. */
   home?: string;
+  /** The directories searched for it (nearest first), when it was looked for upwards; for messages. */
+  searched?: readonly string[];
 }
 
 const FORMAT_OF: Record<(typeof DECLARATION_FILES)[number], DeclarationFormat> = {
@@ -70,7 +72,9 @@ export async function loadDeclaration(dir: string, options: LoadOptions = {}): P
     for (const [wrong, right] of Object.entries(NEAR_MISSES)) {
       if (await isFile(path.resolve(dir, wrong))) hint = `Rename ${wrong} to ${right}; envlock reads only envlock.yaml or envlock.toml.`;
     }
-    throw new EnvlockError('DECLARATION_MISSING', `No envlock.yaml or envlock.toml in ${path.resolve(dir)}.`, { hint, details: { dir: path.resolve(dir) } });
+    const searched = options.searched ?? [path.resolve(dir)];
+    const where = searched.length > 1 ? `${searched[0]} or any directory above it up to ${searched[searched.length - 1]}` : path.resolve(dir);
+    throw new EnvlockError('DECLARATION_MISSING', `No envlock.yaml or envlock.toml in ${where}.`, { hint, details: { dir: path.resolve(dir), searched } });
   }
   let text: string;
   try {

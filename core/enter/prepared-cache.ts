@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { projectDir } from '../project-dir.js';
 import { loadNative } from '../runtime/native.js';
 import { storeRoots } from '../store/paths.js';
 import { envlockVersion } from '../version.js';
@@ -52,15 +53,16 @@ function cpuFlags(): string | undefined {
 
 /** Where this invocation's entry lives; undefined when the project is not in plain shape. */
 export function cacheSlot(ctx: Context): CacheSlot | undefined {
-  const present = DECLARATIONS.map((name) => ({ name, bytes: read(path.join(ctx.cwd, name)) })).filter((d) => d.bytes !== undefined);
-  const lock = read(path.join(ctx.cwd, 'envlock.lock'));
+  const dir = projectDir(ctx);
+  const present = DECLARATIONS.map((name) => ({ name, bytes: read(path.join(dir, name)) })).filter((d) => d.bytes !== undefined);
+  const lock = read(path.join(dir, 'envlock.lock'));
   const flags = cpuFlags();
   if (present.length !== 1 || lock === undefined || flags === undefined) return undefined;
   const hash = createHash('sha256');
   for (const part of [envlockVersion(), String(FORMAT), present[0]!.name, ctx.home, flags]) hash.update(part).update('\0');
   hash.update(present[0]!.bytes!).update('\0').update(lock);
   const key = hash.digest('hex');
-  return { file: path.join(storeRoots(ctx).writable, 'prepared', `${key}.json`), declarationFile: path.join(ctx.cwd, present[0]!.name), key };
+  return { file: path.join(storeRoots(ctx).writable, 'prepared', `${key}.json`), declarationFile: path.join(dir, present[0]!.name), key };
 }
 
 export function readCache(slot: CacheSlot): CacheFile | undefined {

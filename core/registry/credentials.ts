@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Context } from '../context.js';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { runCredentialHelper } from './cred-helper.js';
+import { DOCKER_HUB, DOCKER_HUB_AUTH_KEY, DOCKER_HUB_NAMES } from './docker-hub.js';
 
 export type Credentials =
   | { kind: 'basic'; username: string; password: string; source: string }
@@ -17,9 +18,9 @@ interface AuthFile {
   credsStore?: string;
 }
 
-const HUB_NAMES = new Set(['docker.io', 'index.docker.io']);
-/** The key docker login writes for Docker Hub, and the URL its helpers are asked about. */
-const HUB_AUTH_KEY = 'https://index.docker.io/v1/';
+// Docker Hub answers at its API host, but logins are filed under docker.io or the legacy key.
+const HUB_NAMES = DOCKER_HUB_NAMES;
+const HUB_AUTH_KEY = DOCKER_HUB_AUTH_KEY;
 
 /** Auth files in the order they are consulted (podman's order, then docker's). */
 export function authFileCandidates(ctx: Pick<Context, 'env' | 'home'>): string[] {
@@ -47,12 +48,12 @@ export function normaliseAuthKey(key: string): string {
   result = result.replace(/\/+$/, '');
   const slash = result.indexOf('/');
   const host = slash === -1 ? result : result.slice(0, slash);
-  return HUB_NAMES.has(host.toLowerCase()) ? `docker.io${result.slice(host.length)}` : result;
+  return HUB_NAMES.has(host.toLowerCase()) ? `${DOCKER_HUB}${result.slice(host.length)}` : result;
 }
 
 /** The candidate keys for registry/repository, most specific first: host/a/b, host/a, host. */
 export function lookupKeys(registry: string, repository: string): string[] {
-  const host = HUB_NAMES.has(registry) ? 'docker.io' : registry;
+  const host = HUB_NAMES.has(registry.toLowerCase()) ? DOCKER_HUB : registry;
   const keys: string[] = [];
   const parts = repository.split('/');
   for (let n = parts.length; n > 0; n--) keys.push(`${host}/${parts.slice(0, n).join('/')}`);
@@ -95,7 +96,7 @@ function fromHelper(found: { username: string; secret: string }, source: string)
 }
 
 function helperServerUrl(host: string): string {
-  return host === 'docker.io' ? HUB_AUTH_KEY : host;
+  return host === DOCKER_HUB ? HUB_AUTH_KEY : host;
 }
 
 /** Credentials for one lookup in one file, or undefined to try the next file. */

@@ -1,9 +1,11 @@
 // Which hosts to ask for a reference, in order: the mirrors of the best-matching registries.conf
 // entry (longest prefix, containers-registries.conf(5) "Choosing a [[registry]] TOML table"), then
-// the primary location. Loopback hosts and entries marked insecure speak plain HTTP.
+// the primary location. Loopback hosts and entries marked insecure speak plain HTTP. docker.io
+// names are kept as they are everywhere else; only the host connected to becomes the Hub's API host.
 
 import { EnvlockError } from '../errors.js';
 import type { RegistryConfig, RegistryEntry } from './config.js';
+import { apiHostOf } from './docker-hub.js';
 import { isLoopbackHost } from './hosts.js';
 import type { RegistryReference } from './reference.js';
 
@@ -45,7 +47,8 @@ function rewrite(location: string, prefix: string, name: string, registry: strin
   return { host: target.slice(0, slash), repository: target.slice(slash + 1) };
 }
 
-function endpoint(host: string, repository: string, insecure: boolean, mirror: boolean): Endpoint {
+function endpoint(name: string, repository: string, insecure: boolean, mirror: boolean): Endpoint {
+  const host = apiHostOf(name);
   return { host, repository, scheme: insecure || isLoopbackHost(host) ? 'http' : 'https', mirror, insecure };
 }
 

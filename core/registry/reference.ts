@@ -4,11 +4,9 @@
 import path from 'node:path';
 import { EnvlockError } from '../errors.js';
 import { assertDigest } from '../oci/digest.js';
+import { DOCKER_HUB, DOCKER_HUB_LEGACY, DOCKER_HUB_OFFICIAL_NAMESPACE } from './docker-hub.js';
 
-export const DEFAULT_REGISTRY = 'docker.io';
-/** The legacy Docker Hub name, which distribution/reference folds into docker.io. */
-const LEGACY_DEFAULT_REGISTRY = 'index.docker.io';
-const OFFICIAL_NAMESPACE = 'library';
+export const DEFAULT_REGISTRY = DOCKER_HUB;
 
 export interface RegistryReference {
   kind: 'registry';
@@ -108,10 +106,10 @@ export function parseRegistryReference(input: string, options: ParseOptions = {}
     repository = rest.slice(slash + 1);
     if (!DOMAIN.test(registry)) throw invalid(input, `${JSON.stringify(registry)} is not a valid registry host`);
   }
-  if (registry === LEGACY_DEFAULT_REGISTRY) registry = DEFAULT_REGISTRY;
+  if (registry === DOCKER_HUB_LEGACY) registry = DOCKER_HUB;
   // Only Docker Hub puts single-component names under "library/" (normalize.go).
-  if (registry === DEFAULT_REGISTRY && repository !== '' && !repository.includes('/')) {
-    repository = `${OFFICIAL_NAMESPACE}/${repository}`;
+  if (registry === DOCKER_HUB && repository !== '' && !repository.includes('/')) {
+    repository = `${DOCKER_HUB_OFFICIAL_NAMESPACE}/${repository}`;
   }
   if (repository === '') throw invalid(input, 'the repository name is missing');
   if (repository !== repository.toLowerCase()) {

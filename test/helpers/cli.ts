@@ -25,6 +25,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Another script to run instead of the CLI (for tests of this helper). */
   entry?: string;
+  /** A command that runs Node for the CLI (e.g. unshare …), placed before it, after runuser. */
+  wrap?: readonly string[];
 }
 
 export interface CliResult {
@@ -71,12 +73,13 @@ export function runCli(args: readonly string[], options: CliOptions): Promise<Cl
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  let command = process.execPath;
-  let argv = [options.entry ?? CLI_PATH, ...args];
+  const wrap = options.wrap ?? [];
+  let command = wrap[0] ?? process.execPath;
+  let argv = [...wrap.slice(1), ...(wrap.length > 0 ? [process.execPath] : []), options.entry ?? CLI_PATH, ...args];
   if (options.asUser === 'nobody') {
     // runuser resets HOME/USER/LOGNAME, so the environment is set again through env(1).
+    argv = ['-u', 'nobody', '--', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), command, ...argv];
     command = 'runuser';
-    argv = ['-u', 'nobody', '--', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, ...argv];
   }
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });

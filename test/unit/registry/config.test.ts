@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EnvlockError } from '../../../core/errors.js';
 import { loadRegistryConfig } from '../../../core/registry/config.js';
 import { defaultRegistryOf, endpointsFor } from '../../../core/registry/endpoints.js';
+import { DOCKER_HUB_API_HOST } from '../../../core/registry/docker-hub.js';
 import { parseRegistryReference } from '../../../core/registry/reference.js';
 
 let dir: string;
@@ -159,3 +160,34 @@ describe('endpointsFor', () => {
     expect((caught as EnvlockError).message).toMatch(/blocked\.example is blocked for blocked\.example\/x:latest/);
   });
 });
+
+describe('Docker Hub names', () => {
+  const show = (eps: ReturnType<typeof endpointsFor>) => eps.map((e) => `${e.scheme}://${e.host}/${e.repository}${e.mirror ? ' (mirror)' : ''}`);
+
+  // docker, containerd, podman and skopeo all send docker.io's API to the Hub's registry host.
+  it('connects to the Hub API host for docker.io names and keeps docker.io in the reference', () => {
+    for (const written of ['python:3.12', 'docker.io/python:3.12', 'index.docker.io/library/python:3.12']) {
+      const ref = parseRegistryReference(written);
+      expect(ref.canonical()).toBe('docker.io/library/python:3.12');
+      expect(show(endpointsFor({ unqualifiedSearchRegistries: [], registries: [], files: [] }, ref, false))).toEqual([`https://${DOCKER_HUB_API_HOST}/library/python`]);
+    }
+    const twoPart = parseRegistryReference('rocker/r-ver:4.4');
+    expect(twoPart.canonical()).toBe('docker.io/rocker/r-ver:4.4');
+    expect(show(endpointsFor({ unqualifiedSearchRegistries: [], registries: [], files: [] }, twoPart, false))).toEqual([`https://${DOCKER_HUB_API_HOST}/rocker/r-ver`]);
+  });
+
+  it('tries a registries.conf mirror for docker.io first, with the library/ path, then the Hub', async () => {
+    const file = write('hub.conf', '[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n\n[[registry.mirror]]\nlocation = "127.0.0.1:5999/hub"\n');
+    const c = await loadRegistryConfig({ env: { CONTAINERS_REGISTRIES_CONF: file }, home: dir });
+    expect(show(endpointsFor(c, parseRegistryReference('python:3.12'), false))).toEqual([
+      'http://127.0.0.1:5999/hub/library/python (mirror)',
+      `https://${DOCKER_HUB_API_HOST}/library/python`,
+    ]);
+  });
+
+  it('keeps the name of a registry that only resembles the Hub', () => {
+    const ref = parseRegistryReference('mirror.docker.io.example/library/python');
+    expect(endpointsFor({ unqualifiedSearchRegistries: [], registries: [], files: [] }, ref, false)[0]!.host).toBe('mirror.docker.io.example');
+  });
+});
+

@@ -1,5 +1,6 @@
 // Credential lookup in auth.json / config.json files and through credential helpers.
 
+import { DOCKER_HUB_API_HOST } from '../../../core/registry/docker-hub.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +71,8 @@ describe('findCredentials', () => {
   it('maps Docker Hub keys to docker.io', async () => {
     write('.docker/config.json', { auths: { 'https://index.docker.io/v1/': { auth: b64('hub:h') } } });
     expect(await findCredentials({ env: {}, home: dir }, 'docker.io', 'library/ubuntu')).toMatchObject({ username: 'hub' });
+    // Requests go to the Hub's API host; a `docker login` still counts there.
+    expect(await findCredentials({ env: {}, home: dir }, DOCKER_HUB_API_HOST, 'library/ubuntu')).toMatchObject({ username: 'hub' });
   });
 
   it('reports a broken file as CONFIG_INVALID', async () => {
