@@ -2,11 +2,12 @@
 // resolve, unknown, show, whatis, help and spider are what the shell functions fall back to.
 
 import path from 'node:path';
-import { launcherPath as builtLauncherPath } from '../../core/runtime/launcher-path.js';
+import { launcherPath } from '../../core/runtime/launcher-path.js';
 import type { Context } from '../../core/context.js';
 import { EnvlockError, isEnvlockError } from '../../core/errors.js';
 import { preparedDirOf, readTree, reindexTree, type TreeCatalog } from '../../core/modules/catalog.js';
 import { availText, helpText, showText, spiderAllText, spiderNameText, whatisText } from '../../core/modules/describe.js';
+import { moduleCacheDir } from '../../core/modules/cache-dir.js';
 import { moduleLabel, type ModuleInfo } from '../../core/modules/module-info.js';
 import { prepareModule } from '../../core/modules/module-runtime.js';
 import { PREPARED } from '../../core/modules/prepare.js';
@@ -14,24 +15,11 @@ import { publishModule } from '../../core/modules/publish.js';
 import { findModule, resolveModules, unknownModules } from '../../core/modules/resolve.js';
 import { modulePathRoots } from '../../core/modules/tree.js';
 import { Store } from '../../core/store/store.js';
-import { flag, parseArgs } from '../args.js';
+import { flag } from '../args.js';
 import type { CommandOutcome, CommandSpec, ParsedArgs } from '../command-spec.js';
 import { projectDir } from '../../core/project-dir.js';
 
 export const SUBCOMMANDS = ['publish', 'index', 'resolve', 'unknown', 'show', 'display', 'whatis', 'help', 'spider', 'avail'] as const;
-
-/** The launcher the wrappers exec: ENVLOCK_LAUNCHER, else native/build/Release/envlock-launch of this package. */
-export function launcherPath(ctx: Context): string {
-  const explicit = ctx.env.ENVLOCK_LAUNCHER;
-  // A relative ENVLOCK_LAUNCHER means relative to where envlock was started.
-  return builtLauncherPath(explicit ? { ...ctx.env, ENVLOCK_LAUNCHER: path.resolve(ctx.cwd, explicit) } : ctx.env);
-}
-
-/** Where modules in read-only trees are prepared: $XDG_CACHE_HOME/envlock/modules. */
-export function moduleCacheDir(ctx: Context): string {
-  const xdg = ctx.env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(ctx.home, '.cache'), 'envlock', 'modules');
-}
 
 function roots(ctx: Context): string[] {
   const found = modulePathRoots(ctx.env.ENVLOCK_MODULEPATH, ctx.cwd);
@@ -72,7 +60,7 @@ async function infoOf(ctx: Context, requested: string): Promise<{ info: ModuleIn
 async function resolveOne(ctx: Context, requested: string): Promise<CommandOutcome> {
   const { info } = await infoOf(ctx, requested);
   const store = Store.open(ctx);
-  const prepared = await prepareModule(info, { store, launcherPath: launcherPath(ctx), cacheDir: moduleCacheDir(ctx) });
+  const prepared = await prepareModule(info, { store, launcherPath: launcherPath(ctx.env, ctx.cwd), cacheDir: moduleCacheDir(ctx) });
   // Prepared inside the tree: refresh its index so the next load takes the fast path.
   if (!path.isAbsolute(prepared.prepDir)) await reindexTree(info.root, { home: ctx.home }).catch(() => undefined);
   const absolute = path.dirname(prepared.wrapperDir);
@@ -112,12 +100,12 @@ export const command: CommandSpec = {
         const tree = flag.str(args, 'tree') ?? roots(ctx)[0]!;
         const result = await publishModule({
           sourceDir: projectDir(ctx), root: path.resolve(ctx.cwd, tree), name: flag.str(args, 'name'), version, makeDefault: flag.bool(args, 'default'), skipIndex: flag.bool(args, 'no-index'),
-          home: ctx.home, store: Store.open(ctx), launcherPath: launcherPath(ctx), cacheDir: moduleCacheDir(ctx),
+          home: ctx.home, store: Store.open(ctx), launcherPath: launcherPath(ctx.env, ctx.cwd), cacheDir: moduleCacheDir(ctx),
           // An image in no store is pulled (lazily imported: the network code stays off the fast
           // paths), unless --offline says not to touch the network.
           ensurePulled: ctx.offline ? undefined : async (dir) => {
-            const pull = (await import('./pull.js')).command;
-            await pull.run(parseArgs([], pull), { ...ctx, cwd: dir });
+            const { pullProject } = await import('../../core/pull/pull-project.js');
+            await pullProject({ ...ctx, cwd: dir });
           },
         });
         return { result, text: `Published ${result.label} in ${result.dir}\n` };

@@ -12,7 +12,8 @@ import { modulePathRoots } from '../../core/modules/tree.js';
 import { Store } from '../../core/store/store.js';
 import { flag } from '../args.js';
 import type { CommandSpec } from '../command-spec.js';
-import { launcherPath, moduleCacheDir } from './module.js';
+import { moduleCacheDir } from '../../core/modules/cache-dir.js';
+import { launcherPath } from '../../core/runtime/launcher-path.js';
 
 export interface ModulefilesResult {
   out: string;
@@ -43,7 +44,7 @@ export const command: CommandSpec<ModulefilesResult> = {
     if (roots.length === 0) throw new EnvlockError('MODULE_TREE_INVALID', 'ENVLOCK_MODULEPATH names no module tree.', { hint: 'Set ENVLOCK_MODULEPATH to the trees to write modulefiles for.' });
     const out = path.resolve(ctx.cwd, outFlag);
     const store = Store.open(ctx);
-    const launcher = launcherPath(ctx);
+    const launcher = launcherPath(ctx.env, ctx.cwd);
     const cacheDir = moduleCacheDir(ctx);
     const result: ModulefilesResult = { out, format, written: [], skipped: [] };
     const seen = new Set<string>();

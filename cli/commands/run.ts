@@ -2,37 +2,13 @@
 // Node is replaced by the launcher (execve), so status, signals and the terminal are the command's.
 // A repeated run of an unchanged project takes the prepared-run cache and parses nothing.
 
-import type { CommandSpec, ParsedArgs } from '../command-spec.js';
+import type { CommandSpec } from '../command-spec.js';
 import { flag } from '../args.js';
-import type { Context } from '../../core/context.js';
-import { EnvlockError } from '../../core/errors.js';
 import { cacheSlot, cachedEnvironment, readCache, writeCache } from '../../core/enter/prepared-cache.js';
+import { enter } from '../../core/enter/enter.js';
 import { launchSpecFor } from '../../core/enter/prepared.js';
 import { pickEnvironmentName } from '../../core/enter/pick-environment.js';
-import type { RunPlan } from '../../core/enter/run-plan.js';
-import type { LaunchSpec } from '../../core/runtime/spec.js';
-import { platformString } from '../../lockfiles/model.js';
-import { RUN_FLAGS, invocation } from './run-flags.js';
-
-export function describeRun(plan: RunPlan): string {
-  const lines = [
-    `image:   ${platformString(plan.image.platform)} ${plan.image.manifest.digest}`,
-    `rootfs:  ${plan.rootfs} (read-only)`,
-    `command: ${JSON.stringify(plan.argv)}`,
-    `cwd:     ${plan.spec.cwd ?? '(current)'}`,
-    ...(plan.spec.binds ?? []).map((b) => `bind:    ${b.source} -> ${b.destination}${b.readOnly ? ' (ro)' : ''}`),
-    ...(plan.spec.devices ?? []).map((d) => `device:  ${d.source} -> ${d.destination ?? d.source}`),
-    ...plan.injected.map((line) => `host:    ${line}`),
-  ];
-  return `${lines.join('\n')}\n`;
-}
-
-async function enter(spec: LaunchSpec, argv: string[], args: ParsedArgs, ctx: Context): Promise<never> {
-  await ctx.reporter.close();
-  const { launch } = await import('../../core/runtime/launch.js');
-  launch(spec, argv, ctx, { debug: flag.bool(args, 'debug') });
-  throw new EnvlockError('LAUNCH_FAILED', 'The launcher returned instead of replacing envlock.', { hint: 'Report this as a bug.' });
-}
+import { RUN_FLAGS, invocation } from '../run-flags.js';
 
 export const command: CommandSpec<unknown> = {
   name: 'run',
@@ -62,13 +38,14 @@ a command that cannot be executed 126, one that is not found 127.`,
       if (prepared) {
         const command = [...(picked.consumedName ? [] : args.positionals), ...args.rest];
         const { spec, argv } = launchSpecFor(prepared, invocation(args, command, ctx), ctx);
-        return enter(spec, argv, args, ctx);
+        return enter(spec, argv, ctx, { debug: flag.bool(args, 'debug') });
       }
     }
-    const [{ loadProject }, { pickEnvironment }, { planRun }] = await Promise.all([
+    const [{ loadProject }, { pickEnvironment }, { planRun }, { describeRun }] = await Promise.all([
       import('../../core/project.js'),
       import('../../core/enter/pick-environment.js'),
       import('../../core/enter/run-plan.js'),
+      import('../../core/enter/describe-run.js'),
     ]);
     const frozen = flag.bool(args, 'frozen');
     const project = await loadProject(ctx, { command: 'run', frozen });
@@ -81,6 +58,6 @@ a command that cannot be executed 126, one that is not found 127.`,
     if (slot && !frozen && plan.injected.length === 0 && plan.spec.devices?.length === 0 && cacheSlot(ctx)?.key === slot.key) {
       await writeCache(slot, project.decl.environments.map((e) => e.name), plan.prepared);
     }
-    return enter(plan.spec, plan.argv, args, ctx);
+    return enter(plan.spec, plan.argv, ctx, { debug: flag.bool(args, 'debug') });
   },
 };

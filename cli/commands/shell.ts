@@ -4,12 +4,13 @@
 import type { CommandSpec } from '../command-spec.js';
 import { flag } from '../args.js';
 import { EnvlockError } from '../../core/errors.js';
+import { describeRun } from '../../core/enter/describe-run.js';
+import { enter } from '../../core/enter/enter.js';
 import { pickEnvironment } from '../../core/enter/pick-environment.js';
 import { planRun } from '../../core/enter/run-plan.js';
 import { resolveInRootfs } from '../../core/host/rootfs-resolve.js';
 import { loadProject } from '../../core/project.js';
-import { RUN_FLAGS, runRequest } from './run-flags.js';
-import { describeRun } from './run.js';
+import { RUN_FLAGS, runRequest } from '../run-flags.js';
 
 /** The user's $SHELL when the image has it, else bash, else sh; bash skips rc files so the prompt marker survives. */
 async function chooseShell(rootfs: string, userShell: string | undefined): Promise<string[]> {
@@ -43,9 +44,6 @@ ENVLOCK_CFLAGS the matching -march/-mtune flags for compiling inside.`,
     const plan = await planRun(project, request, ctx);
     plan.argv = await chooseShell(plan.rootfs, ctx.env.SHELL);
     if (flag.bool(args, 'dry-run')) return { result: { ...plan, environment: picked.env.name }, text: describeRun(plan) };
-    await ctx.reporter.close();
-    const { launch } = await import('../../core/runtime/launch.js');
-    launch(plan.spec, plan.argv, ctx, { debug: flag.bool(args, 'debug') });
-    throw new EnvlockError('LAUNCH_FAILED', 'The launcher returned instead of replacing envlock.', { hint: 'Report this as a bug.' });
+    return enter(plan.spec, plan.argv, ctx, { debug: flag.bool(args, 'debug') });
   },
 };

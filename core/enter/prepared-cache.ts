@@ -14,7 +14,7 @@ import { storeRoots } from '../store/paths.js';
 import { envlockVersion } from '../version.js';
 import type { PreparedEnvironment } from './prepared.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 const DECLARATIONS = ['envlock.yaml', 'envlock.toml'];
 
 interface CacheFile {
@@ -79,7 +79,7 @@ export function cachedEnvironment(cache: CacheFile, name: string): PreparedEnvir
   const entry = cache.prepared[name];
   if (entry === undefined) return undefined;
   try {
-    return statSync(entry.rootfs).isDirectory() ? entry : undefined;
+    return entry.image !== undefined && statSync(entry.image.path).isDirectory() ? entry : undefined;
   } catch {
     return undefined;
   }

@@ -1,17 +1,27 @@
 // What entering one environment needs once the declaration and lock have been read and the
-// image chosen: everything but the per-invocation parts (command, flags, the caller's cwd and
-// variables). `run` builds it the long way, or reads it back from the prepared-run cache.
+// image chosen (prepareEnvironment), and the two ways it becomes a launch spec: per invocation
+// for run and shell (launchSpecFor), or once for module wrappers (wrapper-spec.ts).
 
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import type { Context } from '../context.js';
 import { composeEnvironment } from '../environment/compose.js';
 import { EnvlockError } from '../errors.js';
-import type { BindMount, DeviceNode, LaunchSpec } from '../runtime/spec.js';
+import type { BindMount, CpuNeeds, DeviceNode, LaunchSpec } from '../runtime/spec.js';
+
+/** Where the image lives: a tree (rootfs directory) or one squashfs file (Decision 2). */
+export interface ImageLocation {
+  form: 'tree' | 'squashfs';
+  path: string;
+  /** The store root that holds it. */
+  store: string;
+  /** The manifest digest it was built from (the lock's). */
+  manifest: string;
+}
 
 export interface PreparedEnvironment {
   name: string;
-  rootfs: string;
+  image: ImageLocation;
   imageEnv: string[];
   entrypoint: string[];
   cmd: string[];
@@ -21,6 +31,13 @@ export interface PreparedEnvironment {
   binds: BindMount[];
   devices: DeviceNode[];
   markers: Record<string, string>;
+  /** What the chosen variant needs of the CPU (the lock's arch flags). */
+  cpuNeeds: CpuNeeds;
+  /**
+   * Store roots that must stay read-only inside: $HOME and the working directory are bound
+   * read-write, so a store under either is bound again, read-only, on top of them.
+   */
+  protect: string[];
 }
 
 /** The per-invocation part: what the command line and the caller add. */
@@ -42,6 +59,20 @@ export function checkBindSources(binds: readonly BindMount[]): void {
   }
 }
 
+/** Whether `dir` is `parent` or lies below it. */
+export function isUnder(dir: string, parent: string): boolean {
+  return parent !== '' && (dir === parent || dir.startsWith(`${parent.replace(/\/$/, '')}/`));
+}
+
+/** The image line of a spec: `rootfs PATH` or `squashfs PATH`. */
+export function imageSpec(image: ImageLocation): Pick<LaunchSpec, 'rootfs' | 'squashfs'> {
+  return image.form === 'squashfs' ? { squashfs: image.path } : { rootfs: image.path };
+}
+
+/**
+ * The spec for one run or shell. The command runs in the directory the caller is in (or asked
+ * for with -C), bound at the same path; `--cwd DIR` names a directory inside instead.
+ */
 export function launchSpecFor(prepared: PreparedEnvironment, run: Invocation, ctx: Context): { spec: LaunchSpec; argv: string[] } {
   const argv = run.command.length > 0 ? run.command : [...prepared.entrypoint, ...prepared.cmd];
   if (argv.length === 0) {
@@ -49,17 +80,21 @@ export function launchSpecFor(prepared: PreparedEnvironment, run: Invocation, ct
   }
   const binds = [...prepared.binds, ...run.binds];
   checkBindSources(binds);
+  const cwd = run.cwd ?? (run.command.length === 0 && prepared.workingDir ? prepared.workingDir : ctx.cwd);
+  const bindCwd = run.cwd === undefined && cwd === ctx.cwd;
+  for (const root of prepared.protect) {
+    if (existsSync(root) && (isUnder(root, ctx.home) || (bindCwd && isUnder(root, ctx.cwd)))) binds.push({ source: root, destination: root, readOnly: true });
+  }
   const markers = { ...prepared.markers, ...(run.extraEnv ?? {}) };
   const env = composeEnvironment({ imageEnv: prepared.imageEnv, host: ctx.env, decl: prepared.edits, markers, overrides: run.overrides });
   if (ctx.home) env.set('HOME', ctx.home);
-  const cwd = run.cwd ?? (run.command.length === 0 && prepared.workingDir ? prepared.workingDir : ctx.cwd);
   const spec: LaunchSpec = {
-    rootfs: prepared.rootfs,
+    ...imageSpec(prepared.image),
     binds,
     devices: prepared.devices,
     env: [...env.entries()],
     cwd,
-    bindCwd: run.cwd === undefined && cwd === ctx.cwd,
+    bindCwd,
     ...(ctx.home && existsSync(ctx.home) ? { home: ctx.home } : {}),
     user: os.userInfo().username,
     fakeRoot: run.fakeRoot,

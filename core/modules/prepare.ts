@@ -3,10 +3,9 @@
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { BindSpec } from '../declaration/model.js';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { tempSibling } from '../fs/atomic-write.js';
-import { moduleSpecText } from './launch-spec.js';
+import { renderSpec, type LaunchSpec } from '../runtime/spec.js';
 import { wrapperScript } from './wrapper-script.js';
 
 /**
@@ -20,10 +19,8 @@ export interface PrepareInput {
   outDir: string;
   /** Shown in messages: analysis/2.0. */
   label: string;
-  rootfs: string;
-  env: ReadonlyMap<string, string>;
-  envPass?: readonly string[];
-  binds?: readonly BindSpec[];
+  /** The wrapper spec (core/enter/wrapper-spec.ts); its image is what `rootfs` links to. */
+  spec: LaunchSpec;
   commands: readonly string[];
   launcherPath: string;
   /** envlock.lock and the declaration: a wrapper refuses to run when either is newer than its spec. */
@@ -55,19 +52,14 @@ export async function prepareModuleRuntime(input: PrepareInput): Promise<Prepare
   const temp = tempSibling(outDir);
   const specFile = path.join(outDir, PREPARED.spec);
   const wrapperDir = path.join(outDir, PREPARED.bin);
+  // Rendered first: a value the spec cannot hold is the declaration's fault, not an I/O error.
+  const spec = renderSpec({ ...input.spec, comments: [`module ${input.label}`, `lock ${input.lockDigest}`, ...(input.spec.comments ?? [])] });
   try {
     // Not recursive: mkdir(2) of the unpredictable name fails rather than reuse what someone planted.
     await fs.mkdir(temp, { mode: 0o755 });
     await fs.mkdir(path.join(temp, PREPARED.bin), { mode: 0o755 });
-    const spec = moduleSpecText({
-      rootfs: input.rootfs,
-      env: input.env,
-      envPass: input.envPass ?? [],
-      binds: input.binds ?? [],
-      comments: [`module ${input.label}`, `lock ${input.lockDigest}`],
-    });
     await fs.writeFile(path.join(temp, PREPARED.spec), spec, { mode: 0o644 });
-    await fs.symlink(input.rootfs, path.join(temp, PREPARED.rootfs));
+    await fs.symlink(input.spec.rootfs ?? input.spec.squashfs!, path.join(temp, PREPARED.rootfs));
     if (input.lockBytes !== undefined) await fs.writeFile(path.join(temp, PREPARED.lock), input.lockBytes, { mode: 0o644 });
     for (const command of input.commands) {
       const text = wrapperScript({ command, label: input.label, launcherPath: input.launcherPath, specFile, sources: input.sources });

@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import type { Context, Env } from '../context.js';
-import { EnvlockError } from '../errors.js';
+import { EXIT, EnvlockError } from '../errors.js';
 import { launcherPath } from './launcher-path.js';
 import { loadNative, type NativeAddon } from './native.js';
 import { renderSpec, type LaunchSpec } from './spec.js';
@@ -81,11 +81,25 @@ export function launchChild(spec: LaunchSpec, argv: readonly string[], ctx: Cont
   });
 }
 
-// The launcher's message prefixes (native/src: main.c, init.c, mounts.c).
-const USERNS = 'user namespace: ';
-const BIND_SOURCE = 'bind source ';
-const NOT_FOUND = 'command not found inside the environment: ';
-const CANNOT_EXECUTE = 'cannot execute ';
+/**
+ * The launcher's exit statuses (native/src/launch.h EXIT_*), as core/errors.ts names them;
+ * test/unit/runtime/launcher-contract.test.ts checks the two against each other (Decision 5).
+ */
+export const LAUNCHER_EXIT = {
+  EXIT_HOST_UNSUPPORTED: EXIT.HOST_UNSUPPORTED,
+  EXIT_LAUNCH_FAILED: EXIT.RUN_LAUNCH_FAILED,
+  EXIT_CANNOT_EXECUTE: EXIT.RUN_CANNOT_EXECUTE,
+  EXIT_NOT_FOUND: EXIT.RUN_NOT_FOUND,
+} as const;
+
+/** The launcher's message prefixes after `envlock-launch: ` (native/src: main.c, init.c, mounts.c). */
+export const LAUNCHER_PREFIXES = {
+  userns: 'user namespace: ',
+  bindSource: 'bind source ',
+  notFound: 'command not found inside the environment: ',
+  cannotExecute: 'cannot execute ',
+} as const;
+const { userns: USERNS, bindSource: BIND_SOURCE, notFound: NOT_FOUND, cannotExecute: CANNOT_EXECUTE } = LAUNCHER_PREFIXES;
 
 /**
  * The launcher's own failure, when the status and its last stderr line say the launcher (not

@@ -28,11 +28,13 @@ export function nativeBuildDir(): string {
 
 /**
  * The launcher to execute: ENVLOCK_LAUNCHER when set (a site may install one at a fixed path
- * that its AppArmor profile allows, pitfalls 3.5), else the one built with the package.
+ * that its AppArmor profile allows, pitfalls 3.5), else the one built with the package. A
+ * relative ENVLOCK_LAUNCHER means relative to `cwd` (where envlock was asked to work).
  */
-export function launcherPath(env: Env = {}): string {
-  const chosen = env.ENVLOCK_LAUNCHER !== undefined && env.ENVLOCK_LAUNCHER !== ''
-    ? env.ENVLOCK_LAUNCHER
+export function launcherPath(env: Env = {}, cwd?: string): string {
+  const explicit = env.ENVLOCK_LAUNCHER;
+  const chosen = explicit !== undefined && explicit !== ''
+    ? (cwd === undefined ? explicit : path.resolve(cwd, explicit))
     : path.join(nativeBuildDir(), 'envlock-launch');
   if (!existsSync(chosen)) {
     throw new EnvlockError('RUNTIME_UNAVAILABLE', `The launcher ${chosen} does not exist, so envlock cannot enter environments.`, {

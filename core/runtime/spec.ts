@@ -22,9 +22,23 @@ export interface DeviceNode {
   destination?: string;
 }
 
+/** What a launcher needs of a CPU to run an image (docs/runtime.md `cpu-needs`). */
+export interface CpuNeeds {
+  /** OCI architecture name (amd64, arm64), as the addon's cpuFeatures() reports it. */
+  architecture: string;
+  /** Canonical feature names (core/arch/features.ts). */
+  features: string[];
+}
+
 export interface LaunchSpec {
-  /** The unpacked image, bound read-only as /. */
-  rootfs: string;
+  /** The unpacked image (a tree), bound read-only as /; exactly one of rootfs and squashfs. */
+  rootfs?: string;
+  /** The image as one squashfs file, mounted read-only as / (Decision 3). */
+  squashfs?: string;
+  /** Comment lines naming what the spec was prepared from (module, lock digest). */
+  comments?: string[];
+  /** Refuse to start (exit 4) on a CPU that lacks these; checked by the launcher with CPUID. */
+  cpuNeeds?: CpuNeeds;
   binds?: BindMount[];
   devices?: DeviceNode[];
   /** The whole environment of the command, in order; nothing else is inherited. */
@@ -60,11 +74,17 @@ export interface LaunchSpec {
 
 export const SPEC_VERSION = 1;
 
-/** Escapes one field: no NUL allowed; backslash, space and line breaks become escapes. */
-export function escapeField(value: string): string {
+/**
+ * The one escape rule of the spec format: backslash, space and line breaks become escapes. A
+ * NUL byte cannot travel (no path, argument or variable can hold one): the one error for bad
+ * bytes, naming the line it was meant for.
+ */
+export function escapeField(value: string, keyword = 'launch'): string {
   if (value.includes('\0')) {
-    throw new EnvlockError('LAUNCH_FAILED', `The launch value ${JSON.stringify(value.replace(/\0/g, '\\0'))} contains a NUL byte, which no path, argument or variable can hold.`, {
-      hint: 'Remove the NUL byte from the value.',
+    const shown = JSON.stringify(value.replace(/\0/g, '\\0'));
+    throw new EnvlockError('LAUNCH_FAILED', `The ${keyword} value ${shown.length > 200 ? `${shown.slice(0, 197)}..."` : shown} contains a NUL byte, which no path, argument or variable can hold.`, {
+      hint: 'Remove the NUL byte from the declaration, the flag or the image config that holds it.',
+      details: { keyword },
     });
   }
   return value.replace(/[\\ \n\t\r]/g, (c) => ({ '\\': '\\\\', ' ': '\\s', '\n': '\\n', '\t': '\\t', '\r': '\\r' })[c] ?? c);
@@ -83,14 +103,28 @@ function checkPath(p: string, what: string): string {
 }
 
 function line(keyword: string, ...fields: string[]): string {
-  return [keyword, ...fields.map(escapeField)].join(' ');
+  return [keyword, ...fields.map((f) => escapeField(f, keyword))].join(' ');
 }
 
 const yesNo = (value: boolean): string => (value ? 'yes' : 'no');
 
-/** Renders a spec as launcher text; every path is checked first. */
+function imageLine(spec: LaunchSpec): string {
+  if ((spec.rootfs === undefined) === (spec.squashfs === undefined)) {
+    throw new EnvlockError('LAUNCH_FAILED', 'A launch spec needs exactly one image: a rootfs directory or a squashfs file.', { hint: 'Report this as a bug.' });
+  }
+  return spec.rootfs !== undefined ? line('rootfs', checkPath(spec.rootfs, 'rootfs')) : line('squashfs', checkPath(spec.squashfs!, 'squashfs'));
+}
+
+/** Renders a spec as launcher text, the one renderer of it; every path is checked first. */
 export function renderSpec(spec: LaunchSpec): string {
-  const out = [`envlock-launch-spec ${SPEC_VERSION}`, line('rootfs', checkPath(spec.rootfs, 'rootfs'))];
+  const out = [`envlock-launch-spec ${SPEC_VERSION}`];
+  // Comments are free text for people reading the file: one line each, never a keyword line.
+  for (const comment of spec.comments ?? []) out.push(`# ${comment.replace(/[\r\n\0]/g, ' ')}`);
+  out.push(imageLine(spec));
+  if (spec.cpuNeeds !== undefined) {
+    const { architecture, features } = spec.cpuNeeds;
+    out.push(features.length === 0 ? line('cpu-needs', architecture) : line('cpu-needs', architecture, features.join(',')));
+  }
   for (const [key, value] of spec.env ?? []) {
     if (key === '' || key.includes('=')) {
       throw new EnvlockError('LAUNCH_FAILED', `The environment variable name ${JSON.stringify(key)} is empty or contains "=".`, {

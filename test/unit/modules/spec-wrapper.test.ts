@@ -6,8 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { escapeSpecField, moduleSpecText } from '../../../core/modules/launch-spec.js';
+import type { PreparedEnvironment } from '../../../core/enter/prepared.js';
+import { WRAPPER_ENV_PASS, wrapperSpecFor } from '../../../core/enter/wrapper-spec.js';
 import { prepareModuleRuntime } from '../../../core/modules/prepare.js';
+import { escapeField, renderSpec } from '../../../core/runtime/spec.js';
 import { shellQuote, wrapperScript } from '../../../core/modules/wrapper-script.js';
 
 const dirs: string[] = [];
@@ -18,22 +20,41 @@ const temp = (): string => {
 };
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-describe('launch spec', () => {
-  it('escapes spaces, newlines, tabs and backslashes in fields', () => {
-    expect(escapeSpecField('a b\\c\nd\te\r')).toBe('a\\sb\\\\c\\nd\\te\\r');
-    expect(() => escapeSpecField('a\0b')).toThrow(/NUL/);
+const prepared = (over: Partial<PreparedEnvironment> = {}): PreparedEnvironment => ({
+  name: 'analysis',
+  image: { form: 'tree', path: '/store/root fs', store: '/store', manifest: `sha256:${'a'.repeat(64)}` },
+  imageEnv: ['PATH=/bin', 'LANG=C.UTF-8'],
+  entrypoint: [],
+  cmd: [],
+  edits: { env: { A: 'x y' }, prependPath: {}, appendPath: {}, unset: [] },
+  binds: [{ source: '/data', destination: '/mnt/data', readOnly: false }],
+  devices: [],
+  markers: { ENVLOCK_ENV: 'analysis' },
+  cpuNeeds: { architecture: 'amd64', features: ['avx2', 'bmi2'] },
+  protect: ['/store'],
+  ...over,
+});
+
+describe('wrapper spec (the one renderer)', () => {
+  it('escapes spaces, newlines, tabs and backslashes, and refuses NUL with one error naming the line', () => {
+    expect(escapeField('a b\\c\nd\te\r')).toBe('a\\sb\\\\c\\nd\\te\\r');
+    expect(() => renderSpec(wrapperSpecFor(prepared({ edits: { env: { A: 'x\0y' }, prependPath: {}, appendPath: {}, unset: [] } }))))
+      .toThrow(expect.objectContaining({ code: 'LAUNCH_FAILED', message: expect.stringMatching(/^The env value .* contains a NUL byte/) }));
   });
 
-  it('writes rootfs, pid host, binds, sorted env and env-pass lines with no cmd', () => {
-    const text = moduleSpecText({
-      rootfs: '/store/root fs',
-      env: new Map([['PATH', '/bin'], ['A', 'x y']]),
-      envPass: ['TERM'],
-      binds: [{ source: '/data', target: '/mnt/data', readOnly: false }],
-      comments: ['module analysis/2.0'],
-    });
-    expect(text).toBe('envlock-launch-spec 1\n# module analysis/2.0\nrootfs /store/root\\sfs\npid host\nbind /data /mnt/data rw\nenv A=x\\sy\nenv PATH=/bin\nenv-pass TERM\n');
-    expect(moduleSpecText({ rootfs: '/r', env: new Map(), envPass: [], binds: [], comments: [], pid: 'private' })).toBe('envlock-launch-spec 1\nrootfs /r\n');
+  it('writes the image, no PID namespace, binds, sorted env with the markers, env-pass and no cmd', () => {
+    const text = renderSpec(wrapperSpecFor(prepared(), { comments: ['module analysis/2.0'] }));
+    const lines = text.split('\n');
+    expect(lines.slice(0, 6)).toEqual(['envlock-launch-spec 1', '# module analysis/2.0', 'rootfs /store/root\\sfs', 'env A=x\\sy', 'env ENVLOCK_ENV=analysis', 'env PATH=/bin']);
+    expect(lines.filter((l) => l.startsWith('env-pass ')).map((l) => l.slice(9))).toEqual(WRAPPER_ENV_PASS);
+    expect(lines.slice(-3)).toEqual(['pid host', 'bind /data /mnt/data rw', '']);
+    expect(text).not.toContain('\ncmd ');
+    // The image's LANG is not baked: the caller's value is passed at run time.
+    expect(text).not.toContain('LANG=C.UTF-8');
+  });
+
+  it('writes cpu-needs as one comma-separated field when asked', () => {
+    expect(renderSpec(wrapperSpecFor(prepared(), { cpuNeeds: true }))).toContain('\ncpu-needs amd64 avx2,bmi2\n');
   });
 });
 
@@ -51,7 +72,7 @@ describe('wrapper', () => {
     const past = new Date(Date.now() - 60_000);
     fs.utimesSync(lock, past, past);
     const prepared = await prepareModuleRuntime({
-      outDir: path.join(dir, 'prep'), label: 'a/1', rootfs: '/nonexistent', env: new Map(), commands: ['tool'],
+      outDir: path.join(dir, 'prep'), label: 'a/1', spec: { rootfs: '/nonexistent' }, commands: ['tool'],
       launcherPath: launcher, sources: [lock], lockDigest: 'sha256:' + '0'.repeat(64),
     });
     const wrapper = path.join(prepared.wrapperDir, 'tool');

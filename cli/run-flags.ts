@@ -1,12 +1,12 @@
 // Flags shared by `run` and `shell`, and turning them into a RunRequest.
 
-import type { FlagSpec, ParsedArgs } from '../command-spec.js';
-import { flag } from '../args.js';
-import type { Context } from '../../core/context.js';
-import type { EnvironmentDecl } from '../../core/declaration/model.js';
-import { parseBindFlag, parseEnvFlag } from '../../core/enter/bind-flags.js';
-import type { RunRequest } from '../../core/enter/run-plan.js';
-import type { Invocation } from '../../core/enter/prepared.js';
+import type { FlagSpec, ParsedArgs } from './command-spec.js';
+import { flag } from './args.js';
+import type { Context } from '../core/context.js';
+import type { EnvironmentDecl } from '../core/declaration/model.js';
+import { parseBindFlag, parseEnvFlag } from '../core/enter/bind-flags.js';
+import type { RunRequest } from '../core/enter/run-plan.js';
+import type { Invocation } from '../core/enter/prepared.js';
 
 export const RUN_FLAGS: FlagSpec[] = [
   { name: 'bind', short: 'b', type: 'list', valueName: 'SRC[:DST[:ro|rw]]', description: 'Bind a host path into the environment (DST need not exist in the image).' },

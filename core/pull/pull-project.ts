@@ -1,0 +1,74 @@
+// Pulling a project's locked images for this host (or the platforms asked): what `envlock pull`
+// does, callable from core (module publish pulls an image no store has yet).
+
+import type { Context } from '../context.js';
+import { chooseImage } from '../arch/choose.js';
+import { selectEnvironments } from '../declaration/select.js';
+import { EnvlockError } from '../errors.js';
+import { hostCpu, loadProject, lockedEnvironment, type Project } from '../project.js';
+import type { ImageSource } from '../source/image-source.js';
+import type { Store } from '../store/store.js';
+import { platformString, type LockedImage } from '../../lockfiles/index.js';
+import { keepManifestBytes } from './keep-manifest.js';
+import type { PullImageResult } from './pull-image.js';
+
+export interface PullProjectOptions {
+  /** Environments to pull (default: all). */
+  names?: string[];
+  /** Normalised platforms to pull instead of the host's best variant. */
+  platforms?: string[];
+  allPlatforms?: boolean;
+  frozen?: boolean;
+  repair?: boolean;
+}
+
+export interface PullProjectResult {
+  project: Project;
+  store: Store;
+  environments: (PullImageResult & { name: string })[];
+}
+
+function imagesToPull(images: LockedImage[], name: string, options: PullProjectOptions, host: Awaited<ReturnType<typeof hostCpu>> | undefined): LockedImage[] {
+  if (options.allPlatforms) return images;
+  const platforms = options.platforms ?? [];
+  if (platforms.length === 0) return [chooseImage(images, host!, { environment: name }).image];
+  const chosen = images.filter((i) => platforms.some((p) => platformString(i.platform) === p || platformString(i.platform).startsWith(`${p}/`)));
+  if (chosen.length === 0) {
+    throw new EnvlockError('PLATFORM_UNAVAILABLE', `envlock.lock has no image of \`${name}\` for ${platforms.join(', ')}.`, { hint: 'Add the platform to `platforms:` and run `envlock lock`.' });
+  }
+  return chosen;
+}
+
+export async function pullProject(ctx: Context, options: PullProjectOptions = {}): Promise<PullProjectResult> {
+  const project = await loadProject(ctx, { command: 'pull', frozen: options.frozen ?? false });
+  const envs = selectEnvironments(project.decl, options.names ?? []);
+  const host = options.allPlatforms || (options.platforms ?? []).length > 0 ? undefined : await hostCpu();
+  const [{ Store }, { pullImage }, { openSources }, { registerLockfile }] = await Promise.all([
+    import('../store/store.js'),
+    import('./pull-image.js'),
+    import('../resolve/open-source.js'),
+    import('../store/registry.js'),
+  ]);
+  const store = Store.open(ctx);
+  const sources = await openSources(ctx);
+  const environments: PullProjectResult['environments'] = [];
+  try {
+    for (const env of envs) {
+      const locked = lockedEnvironment(project, env.name);
+      let opened: Promise<ImageSource> | undefined;
+      const source = () => (opened ??= sources.open(locked.reference, project.dir).then((o) => o.image));
+      for (const image of imagesToPull(locked.images, env.name, options, host)) {
+        if (options.repair) await (await import('./repair.js')).repairImage(store, image, ctx.reporter);
+        const pulled = await pullImage({ store, image, reference: locked.resolved, ctx, source });
+        environments.push({ name: env.name, ...pulled });
+      }
+      // The index's own bytes are kept too (once), so `envlock export` can reproduce it exactly.
+      if (locked.index && !ctx.offline) await keepManifestBytes(store, locked.index, source);
+    }
+  } finally {
+    await sources.close();
+  }
+  const used = project.lock.environments.flatMap((e) => [...(e.index ? [e.index.digest] : []), ...e.images.flatMap((i) => [i.manifest.digest, i.config.digest, ...i.layers.map((l) => l.digest)])]);
+  await registerLockfile(store, project.lockPath, used);
+  return { project, store, environments };
+}
