@@ -22,7 +22,7 @@ export interface DeviceNode {
   destination?: string;
 }
 
-/** What a launcher needs of a CPU to run an image (docs/runtime.md `cpu-needs`). */
+/** What a launcher needs of a CPU to run an image (docs/runtime.md `arch` and `cpu-needs`). */
 export interface CpuNeeds {
   /** OCI architecture name (amd64, arm64), as the addon's cpuFeatures() reports it. */
   architecture: string;
@@ -122,8 +122,8 @@ export function renderSpec(spec: LaunchSpec): string {
   for (const comment of spec.comments ?? []) out.push(`# ${comment.replace(/[\r\n\0]/g, ' ')}`);
   out.push(imageLine(spec));
   if (spec.cpuNeeds !== undefined) {
-    const { architecture, features } = spec.cpuNeeds;
-    out.push(features.length === 0 ? line('cpu-needs', architecture) : line('cpu-needs', architecture, features.join(',')));
+    out.push(line('arch', spec.cpuNeeds.architecture));
+    if (spec.cpuNeeds.features.length > 0) out.push(line('cpu-needs', spec.cpuNeeds.features.join(',')));
   }
   for (const [key, value] of spec.env ?? []) {
     if (key === '' || key.includes('=')) {

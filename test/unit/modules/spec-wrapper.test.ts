@@ -53,8 +53,8 @@ describe('wrapper spec (the one renderer)', () => {
     expect(text).not.toContain('LANG=C.UTF-8');
   });
 
-  it('writes cpu-needs as one comma-separated field when asked', () => {
-    expect(renderSpec(wrapperSpecFor(prepared(), { cpuNeeds: true }))).toContain('\ncpu-needs amd64 avx2,bmi2\n');
+  it('writes arch and cpu-needs (one comma-separated field) when asked', () => {
+    expect(renderSpec(wrapperSpecFor(prepared(), { cpuNeeds: true }))).toContain('\narch amd64\ncpu-needs avx2,bmi2\n');
   });
 });
 

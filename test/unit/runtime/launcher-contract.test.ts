@@ -8,12 +8,13 @@ import { LAUNCHER_EXIT, LAUNCHER_PREFIXES } from '../../../core/runtime/launch.j
 import { REPO_ROOT } from '../../helpers/cli.js';
 
 const src = path.join(REPO_ROOT, 'native', 'src');
-const launchH = fs.readFileSync(path.join(src, 'launch.h'), 'utf8');
+const headers = fs.readdirSync(src).filter((f) => f.endsWith('.h')).map((f) => fs.readFileSync(path.join(src, f), 'utf8')).join('\n');
 const cSources = fs.readdirSync(src).filter((f) => f.endsWith('.c') || f.endsWith('.h')).map((f) => fs.readFileSync(path.join(src, f), 'utf8')).join('\n');
 
 describe('the launcher and core/errors.ts agree', () => {
-  it('on every exit status launch.h defines', () => {
-    const defined = Object.fromEntries([...launchH.matchAll(/^#define\s+(EXIT_[A-Z_]+)\s+(\d+)\b/gm)].map((m) => [m[1]!, Number(m[2])]));
+  it('on every exit status the launcher\'s headers define', () => {
+    // launch.h, or envlock-enter.h once the entry library names them EL_EXIT_*.
+    const defined = Object.fromEntries([...headers.matchAll(/^#define\s+(?:EL_)?(EXIT_[A-Z_]+)\s+(\d+)\b/gm)].map((m) => [m[1]!, Number(m[2])]));
     expect(defined).toEqual({ ...LAUNCHER_EXIT });
   });
 
