@@ -1,25 +1,54 @@
-# Two targets: the node-addon-api addon (probes, CPU features, execve) and the small C
-# launcher executable that enters environments. Both land in build/Release/. The launcher is
-# linked statically where the C library allows it (about 0.5 ms less start-up per launch).
+# Three targets: the node-addon-api addon (probes, CPU features, execve); the entry library
+# (spec, namespaces, root, squashfs mount, leases; src/envlock-enter.h), which the launcher and
+# the Slurm SPANK plugin link; and the small C launcher executable. They land in
+# build/Release/. The launcher is linked statically where the C library allows it (about
+# 0.5 ms less start-up per launch). Squashfs support needs the squashfuse and fuse3 headers;
+# without them everything else builds and the launcher says it cannot mount squashfs images.
 {
+  "variables": {
+    "envlock_squashfs%": "<!(sh probe.sh squashfs)",
+    "envlock_static%": "<!(sh probe.sh static)"
+  },
   "targets": [
     {
       "target_name": "envlock_native",
-      "sources": ["src/addon.cc", "src/cpu-features.cc", "src/userns-probe.cc"],
+      "sources": ["src/addon.cc", "src/cpu-features.cc", "src/userns-probe.cc", "src/cpu-detect.c"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "cflags_c": ["-std=gnu11"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"]
     },
     {
+      "target_name": "envlock-entry",
+      "type": "static_library",
+      "sources": [
+        "src/caller.c", "src/cpu.c", "src/cpu-detect.c", "src/enter.c", "src/error.c",
+        "src/etc-files.c", "src/image.c", "src/init.c", "src/lease.c", "src/mount-points.c",
+        "src/mounts.c", "src/spec.c", "src/spec-input.c", "src/squashfs.c", "src/userns.c",
+        "src/util.c"
+      ],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fno-strict-aliasing", "-fPIC", "-fvisibility=hidden"],
+      "cflags!": ["-fno-exceptions"],
+      "direct_dependent_settings": { "include_dirs": ["src"] },
+      "conditions": [
+        ["envlock_squashfs==1", {
+          "defines": ["EL_HAVE_SQUASHFS=1"],
+          "link_settings": {
+            "libraries": ["-lsquashfuse_ll", "-lsquashfuse", "-lfuse3", "-lzstd", "-llz4", "-llzma", "-llzo2", "-lz", "-lpthread", "-ldl"]
+          }
+        }]
+      ]
+    },
+    {
       "target_name": "envlock-launch",
       "type": "executable",
-      "sources": ["src/main.c", "src/spec.c", "src/mounts.c", "src/etc-files.c", "src/init.c", "src/util.c"],
+      "dependencies": ["envlock-entry"],
+      "sources": ["src/main.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fno-strict-aliasing"],
       "cflags!": ["-fno-exceptions"],
-      "ldflags": [
-        "<!@(sh -c 'printf \"int main(void){return 0;}\" | ${CC:-cc} -x c -static -o /dev/null - 2>/dev/null && echo -static || true')"
-      ]
+      "ldflags": ["<(envlock_static)"]
     }
   ]
 }

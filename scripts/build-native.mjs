@@ -14,3 +14,9 @@ if (result.status !== 0) {
   process.stderr.write('envlock: building the native runtime failed; install python3, make and g++ (apt-get install python3 make g++) and run `npm rebuild envlock` or `npm ci` again.\n');
   process.exit(result.status ?? 1);
 }
+// Squashfs support is optional at build time (native/probe.sh); say once when it is off.
+const launcher = path.join('native', 'build', 'Release', 'envlock-launch');
+const features = spawnSync(launcher, ['--features'], { encoding: 'utf8' });
+if (features.status === 0 && !features.stdout.split('\n').includes('squashfs')) {
+  process.stderr.write('envlock: note: the launcher was built without squashfs support (libsquashfuse-dev and libfuse3-dev are missing); images will use the tree format. Install them and run `npm rebuild envlock` to enable it.\n');
+}

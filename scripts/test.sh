@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry busybox-static skopeo umoci apache2-utils tmux util-linux procps lmod zsh zstd openssl gcc libc6-dev binutils)
+packages=(docker-registry busybox-static skopeo umoci apache2-utils tmux util-linux procps lmod zsh zstd openssl gcc libc6-dev binutils squashfs-tools fuse3 libfuse3-dev libsquashfuse-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -31,6 +31,10 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && ! runuser -u nobody -- tes
   chmod -R a+rX "$copy"
   cd "$copy"
 fi
+
+# /dev/fuse is 0600 on some machines and 0666 on a stock host (udev); squashfs images are
+# mounted through FUSE by unprivileged users, so the tests need the stock mode.
+if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then chmod 666 /dev/fuse; fi
 
 npm ci --no-audit --no-fund
 # Tests are TypeScript too: type-check them with the sources before running anything.

@@ -15,9 +15,9 @@
 /* Reads the image's file (resolved inside the image root) into a malloc'd buffer, or "". */
 static char *read_in_root(int rootfd, const char *rel) {
   char *buf = malloc(MAX_ETC_BYTES + 2);
-  if (!buf) fail("malloc", NULL, errno);
+  if (!buf) abort();
   buf[0] = '\0';
-  int fd = openat2_in_root(rootfd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+  int fd = el_openat2_in_root(rootfd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
   if (fd < 0) return buf;
   size_t len = 0;
   for (;;) {
@@ -52,23 +52,25 @@ static bool has_id(const char *text, unsigned long id) {
   return false;
 }
 
-static void write_whole(const char *path, const char *a, const char *b) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("create", path, errno);
+static int write_whole(const char *path, const char *a, const char *b) {
+  int fd;
+  SYS(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), "create", path);
   const char *parts[2] = {a, b};
   for (int i = 0; i < 2; i++) {
     size_t len = strlen(parts[i]);
     for (size_t done = 0; done < len;) {
       ssize_t n = write(fd, parts[i] + done, len - done);
-      if (n < 0) fail("write", path, errno);
+      if (n < 0) close(fd);
+      SYS(n, "write", path);
       done += (size_t)n;
     }
   }
-  if (close(fd) != 0) fail("close", path, errno);
+  SYS(close(fd), "close", path);
+  return 0;
 }
 
 /* Writes passwd and group into the scratch directory `dir` for the id seen inside. */
-void make_etc_files(int rootfd, const struct spec *s, const struct caller *c, const char *dir) {
+int el_make_etc_files(int rootfd, const struct el_spec *s, const struct el_caller *c, const char *dir) {
   unsigned long uid = s->fake_root ? 0 : c->uid;
   unsigned long gid = s->fake_root ? 0 : c->gid;
   const char *name = s->fake_root ? "root" : (s->user_name ? s->user_name : c->name);
@@ -79,17 +81,19 @@ void make_etc_files(int rootfd, const struct spec *s, const struct caller *c, co
   line[0] = '\0';
   if (!has_id(passwd, uid))
     snprintf(line, sizeof line, "%s:x:%lu:%lu:%s:%s:/bin/sh\n", name, uid, gid, name, home);
-  char *path = join_path(dir, "passwd");
-  write_whole(path, passwd, line);
+  char *path = el_join(dir, "passwd");
+  int rc = write_whole(path, passwd, line);
   free(path);
   free(passwd);
+  PASS(rc);
 
   char *group = read_in_root(rootfd, "etc/group");
   line[0] = '\0';
   if (!has_id(group, gid))
     snprintf(line, sizeof line, "%s:x:%lu:\n", s->fake_root ? "root" : c->group, gid);
-  path = join_path(dir, "group");
-  write_whole(path, group, line);
+  path = el_join(dir, "group");
+  rc = write_whole(path, group, line);
   free(path);
   free(group);
+  return rc;
 }

@@ -1,20 +1,25 @@
-/* The process side of a launch: with a PID namespace, the launcher stays outside as a relay
- * and its first child becomes PID 1 (a minimal init that forwards signals and reaps), which
- * forks the command; without one, the launcher execs the command itself like ch-run. */
+/* The launcher's process side. With a PID namespace it stays outside as a relay (forwarding
+ * signals, refreshing the lease, removing it at the end) and its first child becomes PID 1:
+ * a minimal init that forwards signals and reaps, and forks the command. Without one, the
+ * launcher execs the command itself like ch-run. */
 #define _GNU_SOURCE
 #include "launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
+
+#define LEASE_REFRESH_SECONDS 60 /* Decision 4: about every 60 s while supervising */
 
 /* Signals a supervisor passes on. Terminal-generated ones (si_code SI_KERNEL) already reach
  * the command through its process group, so only those sent by a process are forwarded. */
@@ -24,18 +29,16 @@ static const int FORWARDED[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
 static void on_signal(int sig) { (void)sig; }
 
 /* PID 1 ignores signals it has no handler for (pid_namespaces(7)), so a no-op handler is
- * installed for each, and the signals are taken synchronously with sigwaitinfo. */
-static void catch_signals(sigset_t *set, bool install) {
+ * installed for each, and the signals are taken synchronously with sigtimedwait. */
+static void catch_signals(sigset_t *set) {
   sigemptyset(set);
   for (size_t i = 0; i < N_FORWARDED; i++) sigaddset(set, FORWARDED[i]);
   sigaddset(set, SIGCHLD);
-  if (install) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    for (size_t i = 0; i < N_FORWARDED; i++) sigaction(FORWARDED[i], &sa, NULL);
-    sigaction(SIGCHLD, &sa, NULL);
-  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  for (size_t i = 0; i < N_FORWARDED; i++) sigaction(FORWARDED[i], &sa, NULL);
+  sigaction(SIGCHLD, &sa, NULL);
 }
 
 static void restore_signals(void) {
@@ -49,14 +52,16 @@ static void restore_signals(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Waits for `child`, forwarding process-sent signals to it; returns its wait status. */
-static int relay(pid_t child, const sigset_t *set, bool reap_all) {
+/* Waits for `child`, forwarding process-sent signals to it and refreshing the lease of `e`
+ * (when given); returns its wait status. */
+static int relay(pid_t child, const sigset_t *set, bool reap_all, const struct el_entry *e) {
+  struct timespec tick = {LEASE_REFRESH_SECONDS, 0};
   for (;;) {
     siginfo_t info;
-    int sig = sigwaitinfo(set, &info);
+    int sig = e ? sigtimedwait(set, &info, &tick) : sigwaitinfo(set, &info);
     if (sig < 0) {
-      if (errno == EINTR) continue;
-      fail("sigwaitinfo", NULL, errno);
+      if (errno == EAGAIN) el_lease_refresh(e);
+      continue; /* EINTR (a stop and continue) or the refresh tick */
     }
     if (sig != SIGCHLD) {
       if (info.si_code <= 0) kill(child, sig);
@@ -84,63 +89,79 @@ static _Noreturn void pass_status(int status) {
   exit(128 + sig); /* only reached when the signal cannot kill us */
 }
 
-_Noreturn void exec_command(const struct spec *s, char **argv) {
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl no_new_privs", NULL, errno);
-  const char *cwd = s->cwd;
-  if (chdir(cwd) != 0) {
-    if (errno != ENOENT && errno != ENOTDIR && errno != EACCES) fail("chdir", cwd, errno);
-    warnx_("working directory %s does not exist inside the environment; using /", cwd);
-    if (chdir("/") != 0) fail("chdir", "/", errno);
-  }
+int el_exec_command(const struct el_spec *s, char **argv) {
   environ = (char **)s->env;
   execvp(argv[0], argv);
   int err = errno;
-  if (err == ENOENT) {
-    fprintf(stderr, "envlock-launch: command not found inside the environment: %s\n", argv[0]);
-    exit(EXIT_NOT_FOUND);
-  }
-  fprintf(stderr, "envlock-launch: cannot execute %s: %s (errno %d)\n", argv[0], strerror(err), err);
-  exit(EXIT_CANNOT_EXECUTE);
+  if (err == ENOENT) return el_fail(EL_EXIT_NOT_FOUND, EL_MSG_NOT_FOUND "%s", argv[0]);
+  return el_fail(EL_EXIT_CANNOT_EXECUTE, EL_MSG_CANNOT_EXECUTE "%s: %s (errno %d)", argv[0], strerror(err), err);
 }
 
-static _Noreturn void run_init(const struct spec *s, const struct caller *c, char **argv, int report) {
+/* Ends a child after a failure, with the message and status of the library. */
+static _Noreturn void child_failed(void) {
+  el_report();
+  _exit(el_error()->status ? el_error()->status : EL_EXIT_LAUNCH_FAILED);
+}
+
+static _Noreturn void run_init(struct el_spec *s, const struct el_caller *c, struct el_entry *e,
+                               char **argv, int report) {
   /* Die with the relay outside; the kernel then kills everything in the namespace. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl pdeathsig", NULL, errno);
-  enter_root(s, c);
-  if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) != 0)
-    fail("sethostname", s->hostname, errno);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_failed();
+  if (el_enter_root(s, c, e) < 0) child_failed();
   sigset_t set;
-  catch_signals(&set, true);
+  catch_signals(&set);
   fflush(NULL);
   pid_t cmd = fork();
-  if (cmd < 0) fail("fork", NULL, errno);
+  if (cmd < 0) {
+    el_fail_call("fork", "the command", errno, "fork()", __FILE_NAME__, __LINE__);
+    child_failed();
+  }
   if (cmd == 0) {
     restore_signals();
-    exec_command(s, argv);
+    if (el_finish_entry(s) == 0) el_exec_command(s, argv);
+    child_failed();
   }
-  int status = relay(cmd, &set, true);
+  int status = relay(cmd, &set, true, NULL);
   ssize_t n = write(report, &status, sizeof status);
   (void)n;
   _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-_Noreturn void run_supervised(const struct spec *s, const struct caller *c, char **argv) {
+static _Noreturn void die(struct el_entry *e) {
+  el_report();
+  el_lease_release(e);
+  exit(el_error()->status ? el_error()->status : EL_EXIT_LAUNCH_FAILED);
+}
+
+_Noreturn void el_run_supervised(struct el_spec *s, char **argv) {
+  struct el_caller c;
+  struct el_entry e;
+  if (el_prepare(s, &c, &e, getpid()) < 0) die(&e);
+  if (el_userns_enter(s, &c, CLONE_NEWPID) < 0) die(&e);
   int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) fail("pipe", NULL, errno);
+  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    el_fail_call("pipe", NULL, errno, "pipe2()", __FILE_NAME__, __LINE__);
+    die(&e);
+  }
   sigset_t set;
-  catch_signals(&set, true);
-  if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) fail("sigprocmask", NULL, errno);
+  catch_signals(&set);
+  sigprocmask(SIG_BLOCK, &set, NULL);
   fflush(NULL);
   pid_t init = fork();
-  if (init < 0) fail("fork into the PID namespace", NULL, errno);
+  if (init < 0) {
+    el_fail_call("fork into the PID namespace", NULL, errno, "fork()", __FILE_NAME__, __LINE__);
+    die(&e);
+  }
   if (init == 0) {
     close(pipefd[0]);
-    run_init(s, c, argv, pipefd[1]);
+    run_init(s, &c, &e, argv, pipefd[1]);
   }
   close(pipefd[1]);
-  int init_status = relay(init, &set, false);
+  if (e.image_fd >= 0) close(e.image_fd);
+  int init_status = relay(init, &set, false, &e);
   int status;
   ssize_t n = read(pipefd[0], &status, sizeof status);
+  el_lease_release(&e);
   restore_signals();
   pass_status(n == (ssize_t)sizeof status ? status : init_status);
 }

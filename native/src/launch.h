@@ -1,55 +1,44 @@
-/* Shared declarations of envlock-launch, the small single-threaded helper that enters an
- * unpacked image with a user + mount (+ PID) namespace. See docs/runtime.md. */
+/* Declarations shared by the entry library's own files (envlock-enter.h is its public face).
+ * Checked calls: SYS() runs a system call and, when it returns a negative value, records
+ * the step, its object, errno, the call and file:line, and makes the function return -1;
+ * FAILED_IF() does the same for a condition and a named call; PASS() propagates a -1 from a
+ * library function. */
 #ifndef ENVLOCK_LAUNCH_H
 #define ENVLOCK_LAUNCH_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <sys/types.h>
+#include "envlock-enter.h"
 
-/* Exit statuses (docs/runtime.md "Exit status"): the command's own status otherwise. */
-#define EXIT_HOST_UNSUPPORTED 4
-#define EXIT_LAUNCH_FAILED 125
-#define EXIT_CANNOT_EXECUTE 126
-#define EXIT_NOT_FOUND 127
+#ifndef __FILE_NAME__
+#define __FILE_NAME__ __FILE__
+#endif
 
-#define MAX_ITEMS 512
+#define SYS(expr, step, object)                                                             \
+  do {                                                                                      \
+    if ((expr) < 0) return el_fail_call((step), (object), errno, #expr, __FILE_NAME__, __LINE__); \
+  } while (0)
 
-struct bind {
-  char *src;      /* host path */
-  char *dst;      /* path inside the image */
-  bool ro;
-  bool optional;  /* skip silently when the source is missing */
-  bool device;    /* a device node: bound onto an empty file */
-};
+/* Records a failure of the named call with the current errno when `failed` holds. */
+#define FAILED_IF(failed, call, step, object)                                                  \
+  do {                                                                                       \
+    if (failed) return el_fail_call((step), (object), errno, call "()", __FILE_NAME__, __LINE__); \
+  } while (0)
 
-struct spec {
-  char *rootfs;
-  char *cwd;          /* NULL: the caller's working directory */
-  bool bind_cwd;      /* bind the caller's working directory at the same path */
-  char *home;         /* host directory bound rw at the same path; NULL: none */
-  char *hostname;     /* NULL: keep the host's (no UTS namespace) */
-  char *user_name;    /* passwd entry name; NULL: from the host's /etc/passwd */
-  char *group_name;   /* group entry name; NULL: from the host's /etc/group */
-  bool fake_root;     /* map the caller to uid/gid 0 inside */
-  bool private_tmp;   /* tmpfs /tmp (default) or the host's */
-  bool pid_ns;        /* new PID namespace + init (default) or host /proc */
-  bool host_files;    /* bind /etc/hosts and /etc/resolv.conf from the host (default) */
-  bool overlay_always;/* use the overlay even when every mount point exists */
-  struct bind binds[MAX_ITEMS];
-  int n_binds;
-  char *mkdirs[MAX_ITEMS];
-  int n_mkdirs;
-  char *env[MAX_ITEMS + 1];
-  int n_env;
-  char *env_pass[MAX_ITEMS];
-  int n_env_pass;
-  char *cmd[MAX_ITEMS + 1];
-  int n_cmd;
-};
+#define PASS(expr)                 \
+  do {                             \
+    if ((expr) < 0) return -1;     \
+  } while (0)
+
+/* Where a path inside the launcher's scratch root sits while the new root is built. */
+#define SCRATCH "/tmp"       /* any directory works: the scratch tmpfs leaves it on pivot_root */
+#define OLD "/oldroot"       /* the host's tree */
+#define NEW "/newroot"       /* the new root */
+#define LOWER "/lower"       /* the image, under the overlay */
+#define SKEL "/skel"         /* missing mount points, the overlay's upper lower layer */
+#define FILES "/files"       /* generated /etc files */
+#define SQFS_MNT "/squashfs" /* where a squashfs image is mounted */
 
 /* What the caller is, captured before unshare (NSS lookups must happen on the host). */
-struct caller {
+struct el_caller {
   uid_t uid;
   gid_t gid;
   char name[256];
@@ -58,30 +47,54 @@ struct caller {
   char cwd[4096];
 };
 
+/* error.c */
+int el_fail_call(const char *step, const char *object, int err, const char *expr, const char *file,
+                 int line);
+int el_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void el_error_clear(void);
+
 /* util.c */
-extern bool g_debug;
-_Noreturn void fail(const char *step, const char *path, int err);
-_Noreturn void failx(const char *message);
-void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void debugx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char *xstrdup(const char *s);
-char *join_path(const char *a, const char *b);
-void write_file(const char *path, const char *text);
-bool path_under(const char *path, const char *dir);
-int openat2_in_root(int rootfd, const char *rel, int flags, mode_t mode);
-int sys_mount_setattr_ro(int fd, bool recursive);
+extern bool el_debug_on;
+void el_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void el_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *el_strdup(const char *s);
+char *el_join(const char *a, const char *b);
+int el_write_file(const char *path, const char *text);
+bool el_path_under(const char *path, const char *dir);
+int el_openat2_in_root(int rootfd, const char *rel, int flags, mode_t mode);
+int el_mount_setattr(int fd, bool recursive, unsigned long long set);
 
-/* spec.c */
-void spec_defaults(struct spec *s);
-void spec_parse_text(struct spec *s, char *text, const char *origin);
-void spec_parse_file(struct spec *s, const char *path);
-void spec_finish(struct spec *s, char **environ_in);
+/* caller.c, userns.c */
+void el_caller_capture(struct el_caller *c, const struct el_spec *s);
+int el_userns_enter(const struct el_spec *s, const struct el_caller *c, int extra_flags);
 
-/* mounts.c */
-void enter_root(const struct spec *s, const struct caller *c);
+/* mounts.c, mount-points.c, etc-files.c */
+int el_enter_root(const struct el_spec *s, const struct el_caller *c, struct el_entry *e);
+int el_mount_point(int newfd, const char *dst, bool dir);
+int el_build_skeleton(int rootfd, const struct el_spec *s, const char *cwd_dst, bool *overlay);
+int el_make_etc_files(int rootfd, const struct el_spec *s, const struct el_caller *c, const char *dir);
+const char *el_cwd_bind(const struct el_spec *s, const struct el_caller *c);
+const char *el_fd_path(int fd);
+
+/* squashfs.c: mounts the image read-only at `mnt` and leaves a server serving it. */
+int el_squashfs_mount(const char *image, int image_fd, const char *mnt, struct el_entry *e);
+bool el_squashfs_supported(void);
+
+/* image.c: checks the spec's image after the lease is taken; *fd = the open .sqfs file. */
+int el_open_image(const struct el_spec *s, int *fd);
+void el_entry_init(struct el_entry *e);
+void el_report(void);
+
+/* enter.c: the host side before the namespaces (CPU, lease for `holder`, image), and the
+ * steps after the root is built (host name, no_new_privs, working directory). */
+int el_prepare(struct el_spec *s, struct el_caller *c, struct el_entry *e, pid_t holder);
+int el_finish_entry(const struct el_spec *s);
+
+/* cpu.c: the names of cpu-needs (or the architecture) this CPU lacks, comma-separated, into
+ * `out`; returns how many. */
+int el_cpu_missing(const struct el_spec *s, char *out, size_t size);
 
 /* init.c */
-_Noreturn void run_supervised(const struct spec *s, const struct caller *c, char **argv);
-_Noreturn void exec_command(const struct spec *s, char **argv);
+int el_exec_command(const struct el_spec *s, char **argv);
 
 #endif

@@ -4,21 +4,15 @@
 #define _GNU_SOURCE
 #include "launch.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_FIELDS 4
-#define MAX_SPEC_BYTES (1 << 20)
 
-static _Noreturn void bad_line(const char *origin, int line, const char *why, const char *word) {
-  fprintf(stderr, "envlock-launch: spec %s line %d: %s%s%s\n", origin, line, why, word ? ": " : "",
-          word ? word : "");
-  exit(EXIT_LAUNCH_FAILED);
+static int bad_line(const char *origin, int line, const char *why, const char *word) {
+  return el_fail(EL_EXIT_LAUNCH_FAILED, "spec %s line %d: %s%s%s", origin, line, why,
+                 word ? ": " : "", word ? word : "");
 }
 
 /* Unescapes one field in place; returns false on an unknown escape. */
@@ -51,106 +45,140 @@ static bool yes_no(const char *v, const char *yes, const char *no, bool *out) {
 
 /* Paths must be absolute without "." or ".." components: destinations resolve inside the
  * image anyway (RESOLVE_IN_ROOT), but the mount skeleton is built from the literal text. */
-static void need_absolute(const char *origin, int line, const char *path) {
-  if (path[0] != '/') bad_line(origin, line, "path is not absolute", path);
+static bool is_clean_absolute(const char *path, const char **why) {
+  *why = "path is not absolute";
+  if (path[0] != '/') return false;
+  *why = "path has a . or .. component";
   for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
     size_t n = strcspn(p + 1, "/");
-    if ((n == 1 && p[1] == '.') || (n == 2 && p[1] == '.' && p[2] == '.'))
-      bad_line(origin, line, "path has a . or .. component", path);
+    if ((n == 1 && p[1] == '.') || (n == 2 && p[1] == '.' && p[2] == '.')) return false;
   }
+  return true;
 }
 
-static void parse_bind_options(struct bind *b, char *opts, const char *origin, int line) {
+#define NEED_PATH(path)                                                     \
+  do {                                                                      \
+    const char *why_;                                                       \
+    if (!is_clean_absolute((path), &why_)) return bad_line(origin, line, why_, (path)); \
+  } while (0)
+
+static int parse_bind_options(struct el_bind *b, char *opts, const char *origin, int line) {
   b->ro = true;
   for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
     if (strcmp(o, "ro") == 0) b->ro = true;
     else if (strcmp(o, "rw") == 0) b->ro = false;
     else if (strcmp(o, "optional") == 0) b->optional = true;
-    else bad_line(origin, line, "unknown bind option", o);
+    else return bad_line(origin, line, "unknown bind option", o);
   }
+  return 0;
 }
 
-static void add_line(struct spec *s, char **f, int n, const char *origin, int line) {
+/* cpu-needs takes a comma-separated list; lines accumulate. */
+static int add_cpu_needs(struct el_spec *s, char *list, const char *origin, int line) {
+  for (char *save = NULL, *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    if (s->n_cpu_needs >= EL_MAX_ITEMS) return bad_line(origin, line, "too many CPU features", w);
+    s->cpu_needs[s->n_cpu_needs++] = el_strdup(w);
+  }
+  return 0;
+}
+
+static int add_bind(struct el_spec *s, char **f, int n, const char *origin, int line) {
+  bool dev = f[0][0] == 'd';
+  if (n < 2 || n > (dev ? 3 : 4)) return bad_line(origin, line, "wrong number of fields for", f[0]);
+  if (s->n_binds >= EL_MAX_ITEMS) return bad_line(origin, line, "too many lines of kind", f[0]);
+  struct el_bind *b = &s->binds[s->n_binds++];
+  memset(b, 0, sizeof *b);
+  b->src = el_strdup(f[1]);
+  b->dst = el_strdup(n >= 3 ? f[2] : f[1]);
+  NEED_PATH(b->src);
+  NEED_PATH(b->dst);
+  b->device = dev;
+  b->ro = !dev;
+  /* Device nodes go into the launcher's own /dev tmpfs, the only place it can create them. */
+  if (dev && !(strncmp(b->dst, "/dev/", 5) == 0 && b->dst[5] != '\0'))
+    return bad_line(origin, line, "device destination is not under /dev", b->dst);
+  if (!dev && n == 4) return parse_bind_options(b, f[3], origin, line);
+  return 0;
+}
+
+/* Settings of the form `keyword yes|no` and friends. */
+static int add_switch(struct el_spec *s, char **f, int n, const char *origin, int line) {
   const char *k = f[0];
-#define WANT(count) \
-  if (n != (count) + 1) bad_line(origin, line, "wrong number of fields for", k)
-#define ROOM(used) \
-  if ((used) >= MAX_ITEMS) bad_line(origin, line, "too many lines of kind", k)
-  if (strcmp(k, "envlock-launch-spec") == 0) {
-    WANT(1);
-    if (strcmp(f[1], "1") != 0) bad_line(origin, line, "unsupported spec version", f[1]);
-  } else if (strcmp(k, "rootfs") == 0) {
-    WANT(1);
-    need_absolute(origin, line, f[1]);
-    s->rootfs = xstrdup(f[1]);
-  } else if (strcmp(k, "bind") == 0 || strcmp(k, "dev") == 0) {
-    bool dev = k[0] == 'd';
-    if (n < 2 || n > (dev ? 3 : 4)) bad_line(origin, line, "wrong number of fields for", k);
-    ROOM(s->n_binds);
-    struct bind *b = &s->binds[s->n_binds++];
-    memset(b, 0, sizeof *b);
-    b->src = xstrdup(f[1]);
-    b->dst = xstrdup(n >= 3 ? f[2] : f[1]);
-    need_absolute(origin, line, b->src);
-    need_absolute(origin, line, b->dst);
-    b->device = dev;
-    b->ro = !dev;
-    /* Device nodes go into the launcher's own /dev tmpfs, the only place it can create them. */
-    if (dev && !(strncmp(b->dst, "/dev/", 5) == 0 && b->dst[5] != '\0'))
-      bad_line(origin, line, "device destination is not under /dev", b->dst);
-    if (!dev && n == 4) parse_bind_options(b, f[3], origin, line);
-  } else if (strcmp(k, "env") == 0) {
-    WANT(1);
-    ROOM(s->n_env);
-    if (!strchr(f[1], '=') || f[1][0] == '=') bad_line(origin, line, "env needs KEY=VALUE", f[1]);
-    s->env[s->n_env++] = xstrdup(f[1]);
-  } else if (strcmp(k, "env-pass") == 0) {
-    WANT(1);
-    ROOM(s->n_env_pass);
-    s->env_pass[s->n_env_pass++] = xstrdup(f[1]);
-  } else if (strcmp(k, "cwd") == 0) {
-    WANT(1);
-    need_absolute(origin, line, f[1]);
-    s->cwd = xstrdup(f[1]);
-  } else if (strcmp(k, "home") == 0) {
-    WANT(1);
-    need_absolute(origin, line, f[1]);
-    s->home = xstrdup(f[1]);
-  } else if (strcmp(k, "hostname") == 0) {
-    WANT(1);
-    s->hostname = xstrdup(f[1]);
-  } else if (strcmp(k, "user") == 0) {
-    WANT(1);
-    s->user_name = xstrdup(f[1]);
-  } else if (strcmp(k, "group") == 0) {
-    WANT(1);
-    s->group_name = xstrdup(f[1]);
-  } else if (strcmp(k, "mkdir") == 0) {
-    WANT(1);
-    ROOM(s->n_mkdirs);
-    need_absolute(origin, line, f[1]);
-    s->mkdirs[s->n_mkdirs++] = xstrdup(f[1]);
-  } else if (strcmp(k, "cmd") == 0) {
-    WANT(1);
-    ROOM(s->n_cmd);
-    s->cmd[s->n_cmd++] = xstrdup(f[1]);
-  } else {
-    bool ok;
-    if (n != 2) bad_line(origin, line, "unknown keyword or wrong number of fields", k);
-    if (strcmp(k, "bind-cwd") == 0) ok = yes_no(f[1], "yes", "no", &s->bind_cwd);
-    else if (strcmp(k, "fake-root") == 0) ok = yes_no(f[1], "yes", "no", &s->fake_root);
-    else if (strcmp(k, "tmp") == 0) ok = yes_no(f[1], "private", "host", &s->private_tmp);
-    else if (strcmp(k, "pid") == 0) ok = yes_no(f[1], "private", "host", &s->pid_ns);
-    else if (strcmp(k, "host-files") == 0) ok = yes_no(f[1], "yes", "no", &s->host_files);
-    else if (strcmp(k, "overlay") == 0) ok = yes_no(f[1], "always", "auto", &s->overlay_always);
-    else bad_line(origin, line, "unknown keyword", k);
-    if (!ok) bad_line(origin, line, "unknown value", f[1]);
-  }
-#undef WANT
-#undef ROOM
+  bool ok;
+  if (n != 2) return bad_line(origin, line, "unknown keyword or wrong number of fields", k);
+  if (strcmp(k, "bind-cwd") == 0) ok = yes_no(f[1], "yes", "no", &s->bind_cwd);
+  else if (strcmp(k, "fake-root") == 0) ok = yes_no(f[1], "yes", "no", &s->fake_root);
+  else if (strcmp(k, "tmp") == 0) ok = yes_no(f[1], "private", "host", &s->private_tmp);
+  else if (strcmp(k, "pid") == 0) ok = yes_no(f[1], "private", "host", &s->pid_ns);
+  else if (strcmp(k, "host-files") == 0) ok = yes_no(f[1], "yes", "no", &s->host_files);
+  else if (strcmp(k, "overlay") == 0) ok = yes_no(f[1], "always", "auto", &s->overlay_always);
+  else return bad_line(origin, line, "unknown keyword", k);
+  return ok ? 0 : bad_line(origin, line, "unknown value", f[1]);
 }
 
-void spec_defaults(struct spec *s) {
+/* One-value settings: the keyword, where it goes, and whether it is a path. */
+struct scalar {
+  const char *keyword;
+  size_t offset;
+  bool path;
+};
+static const struct scalar SCALARS[] = {
+    {"rootfs", offsetof(struct el_spec, rootfs), true},
+    {"squashfs", offsetof(struct el_spec, squashfs), true},
+    {"cwd", offsetof(struct el_spec, cwd), true},
+    {"home", offsetof(struct el_spec, home), true},
+    {"hostname", offsetof(struct el_spec, hostname), false},
+    {"user", offsetof(struct el_spec, user_name), false},
+    {"group", offsetof(struct el_spec, group_name), false},
+    {"arch", offsetof(struct el_spec, cpu_arch), false},
+};
+
+static int add_line(struct el_spec *s, char **f, int n, const char *origin, int line) {
+  const char *k = f[0];
+  for (size_t i = 0; i < sizeof SCALARS / sizeof *SCALARS; i++) {
+    if (strcmp(k, SCALARS[i].keyword) != 0) continue;
+    if (n != 2) return bad_line(origin, line, "wrong number of fields for", k);
+    if (SCALARS[i].path) NEED_PATH(f[1]);
+    *(char **)((char *)s + SCALARS[i].offset) = el_strdup(f[1]);
+    return 0;
+  }
+  if (strcmp(k, "envlock-launch-spec") == 0) {
+    if (n != 2) return bad_line(origin, line, "wrong number of fields for", k);
+    if (strcmp(f[1], "1") != 0) return bad_line(origin, line, "unsupported spec version", f[1]);
+    return 0;
+  }
+  if (strcmp(k, "bind") == 0 || strcmp(k, "dev") == 0) return add_bind(s, f, n, origin, line);
+  if (strcmp(k, "lease") == 0) {
+    if (n != 3) return bad_line(origin, line, "wrong number of fields for", k);
+    NEED_PATH(f[1]);
+    if (f[2][0] == '\0' || f[2][0] == '.' || strchr(f[2], '/'))
+      return bad_line(origin, line, "lease name is empty or not a plain file name", f[2]);
+    s->lease_dir = el_strdup(f[1]);
+    s->lease_name = el_strdup(f[2]);
+    return 0;
+  }
+  if (strcmp(k, "cpu-needs") == 0) {
+    if (n != 2) return bad_line(origin, line, "wrong number of fields for", k);
+    return add_cpu_needs(s, f[1], origin, line);
+  }
+  /* List settings: env, env-pass, mkdir, cmd. */
+  char **list = NULL;
+  int *count = NULL;
+  if (strcmp(k, "env") == 0) list = s->env, count = &s->n_env;
+  else if (strcmp(k, "env-pass") == 0) list = s->env_pass, count = &s->n_env_pass;
+  else if (strcmp(k, "mkdir") == 0) list = s->mkdirs, count = &s->n_mkdirs;
+  else if (strcmp(k, "cmd") == 0) list = s->cmd, count = &s->n_cmd;
+  if (!list) return add_switch(s, f, n, origin, line);
+  if (n != 2) return bad_line(origin, line, "wrong number of fields for", k);
+  if (*count >= EL_MAX_ITEMS) return bad_line(origin, line, "too many lines of kind", k);
+  if (list == s->env && (!strchr(f[1], '=') || f[1][0] == '='))
+    return bad_line(origin, line, "env needs KEY=VALUE", f[1]);
+  if (list == s->mkdirs) NEED_PATH(f[1]);
+  list[(*count)++] = el_strdup(f[1]);
+  return 0;
+}
+
+void el_spec_init(struct el_spec *s) {
   memset(s, 0, sizeof *s);
   s->bind_cwd = true;
   s->private_tmp = true;
@@ -158,8 +186,7 @@ void spec_defaults(struct spec *s) {
   s->host_files = true;
 }
 
-/* Parses a whole spec text (modified in place). */
-void spec_parse_text(struct spec *s, char *text, const char *origin) {
+int el_spec_parse(struct el_spec *s, char *text, const char *origin) {
   int line = 0;
   for (char *cur = text; cur && *cur;) {
     char *end = strchr(cur, '\n');
@@ -168,8 +195,8 @@ void spec_parse_text(struct spec *s, char *text, const char *origin) {
     if (*cur != '\0' && *cur != '#') {
       char *f[MAX_FIELDS + 1];
       int n = 0;
-      for (char *p = cur;; ) {
-        if (n > MAX_FIELDS) bad_line(origin, line, "too many fields", NULL);
+      for (char *p = cur;;) {
+        if (n > MAX_FIELDS) return bad_line(origin, line, "too many fields", NULL);
         f[n++] = p;
         char *sp = strchr(p, ' ');
         if (!sp) break;
@@ -177,40 +204,23 @@ void spec_parse_text(struct spec *s, char *text, const char *origin) {
         p = sp + 1;
       }
       for (int i = 0; i < n; i++)
-        if (!unescape(f[i])) bad_line(origin, line, "unknown escape in field", f[i]);
-      add_line(s, f, n, origin, line);
+        if (!unescape(f[i])) return bad_line(origin, line, "unknown escape in field", f[i]);
+      PASS(add_line(s, f, n, origin, line));
     }
     cur = end ? end + 1 : NULL;
   }
+  return 0;
 }
 
-void spec_parse_file(struct spec *s, const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("open spec", path, errno);
-  char *buf = malloc(MAX_SPEC_BYTES + 1);
-  if (!buf) fail("malloc", NULL, errno);
-  size_t len = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + len, MAX_SPEC_BYTES - len);
-    if (n < 0) fail("read spec", path, errno);
-    if (n == 0) break;
-    len += (size_t)n;
-    if (len == MAX_SPEC_BYTES) fail("read spec", path, EFBIG);
-  }
-  close(fd);
-  buf[len] = '\0';
-  if (strlen(buf) != len) failx("spec contains a NUL byte");
-  spec_parse_text(s, buf, path);
-}
-
-/* Copies the caller's values of env-pass names and checks what must be present. */
-void spec_finish(struct spec *s, char **environ_in) {
-  if (!s->rootfs) failx("spec has no rootfs line");
+/* Checks what must be present and copies the caller's values of env-pass names. */
+int el_spec_finish(struct el_spec *s, char **environ_in) {
+  if (!s->rootfs && !s->squashfs) return el_fail(EL_EXIT_LAUNCH_FAILED, "spec has no rootfs or squashfs line");
+  if (s->rootfs && s->squashfs) return el_fail(EL_EXIT_LAUNCH_FAILED, "spec has both a rootfs and a squashfs line");
   for (int i = 0; i < s->n_env_pass; i++) {
     size_t klen = strlen(s->env_pass[i]);
     for (char **e = environ_in; e && *e; e++) {
       if (strncmp(*e, s->env_pass[i], klen) == 0 && (*e)[klen] == '=') {
-        if (s->n_env >= MAX_ITEMS) failx("too many environment variables");
+        if (s->n_env >= EL_MAX_ITEMS) return el_fail(EL_EXIT_LAUNCH_FAILED, "too many environment variables");
         s->env[s->n_env++] = *e;
         break;
       }
@@ -218,4 +228,5 @@ void spec_finish(struct spec *s, char **environ_in) {
   }
   s->env[s->n_env] = NULL;
   s->cmd[s->n_cmd] = NULL;
+  return 0;
 }

@@ -1,7 +1,7 @@
 // Shared set-up of the native tests: the built runtime (built once if missing), a busybox
 // root filesystem in a temp dir that `nobody` can read, and the two callers (root, nobody).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,3 +81,71 @@ export const CALLERS: Caller[] = [
   // setpriv execs in place (runuser forks), so signals sent to the spawned pid reach the launcher.
   { name: 'nobody', uid: NOBODY, prefix: ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'] },
 ];
+
+/** What this launcher build supports (`envlock-launch --features`). */
+export function launcherFeatures(): string[] {
+  return execFileSync(LAUNCHER, ['--features'], { encoding: 'utf8' }).trim().split('\n');
+}
+
+/**
+ * A squashfs image of `dir` made by squashfs-tools, every inode owned by 0 as envlock's own
+ * writer makes them (Decision 1), readable by nobody.
+ */
+export function makeSquashfs(dir: string): string {
+  const out = path.join(publicTempDir('envlock-sqfs-'), 'image.sqfs');
+  execFileSync('mksquashfs', [dir, out, '-noappend', '-quiet', '-no-progress', '-all-root', '-comp', 'zstd'], { stdio: 'ignore' });
+  chmodSync(out, 0o644);
+  return out;
+}
+
+/**
+ * /dev/fuse is 0600 on these machines and 0666 on a stock Debian host (udev); unprivileged
+ * squashfs tests need the stock mode, so root sets it as a stock host would.
+ */
+export function openFuseToUsers(): void {
+  if (process.getuid?.() === 0) chmodSync('/dev/fuse', 0o666);
+}
+
+export interface NativeResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `command` with `spec` (launcher text) handed over on descriptor 3 (--spec-fd 3), the
+ * way envlock passes it: never in argv. `args` go before `--`.
+ */
+export function runWithSpecFd(spec: string, command: string[], options: { prefix?: string[]; args?: string[]; cwd?: string; onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {}): Promise<NativeResult> {
+  const argv = [...(options.prefix ?? []), LAUNCHER, ...(options.args ?? []), '--spec-fd', '3', '--', ...command];
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd ?? '/', env: options.env ?? { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const specPipe = child.stdio[3] as NodeJS.WritableStream;
+    specPipe.on('error', () => undefined);
+    specPipe.end(spec);
+    child.on('spawn', () => child.pid !== undefined && options.onSpawn?.(child.pid));
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
+
+/** Swaps a rendered spec's `rootfs` line for `squashfs IMAGE`. */
+export function asSquashfsSpec(text: string, image: string): string {
+  return text.replace(/^rootfs .*$/m, `squashfs ${image}`);
+}
+
+/** Builds test/native/in-process-caller.c against the entry library into a public temp dir. */
+export function buildInProcessCaller(): string {
+  const dir = publicTempDir('envlock-caller-');
+  const out = path.join(dir, `in-process-caller-${process.pid}`);
+  const libs = launcherFeatures().includes('squashfs')
+    ? ['-lsquashfuse_ll', '-lsquashfuse', '-lfuse3', '-lzstd', '-llz4', '-llzma', '-llzo2', '-lz', '-lpthread', '-ldl']
+    : [];
+  const src = path.join(ROOT, 'test', 'native', 'in-process-caller.c');
+  execFileSync('cc', ['-std=gnu11', '-O2', `-I${path.join(ROOT, 'native', 'src')}`, src, path.join(RELEASE, 'envlock-entry.a'), ...libs, '-o', out], { stdio: 'pipe' });
+  return out;
+}

@@ -76,7 +76,8 @@ describe.each(CALLERS)('envlock-launch as $name', (caller) => {
     const missing = path.join(work, 'no-such-dir');
     const result = await run(['true'], { binds: [{ source: missing, destination: '/data', readOnly: true }] });
     expect(result.status).toBe(125);
-    expect(result.stderr).toBe(`envlock-launch: bind source ${missing}: No such file or directory (errno 2)\n`);
+    // ch-run style: the step and object, strerror, errno, the failed call and file:line.
+    expect(result.stderr).toMatch(new RegExp(`^envlock-launch: bind source ${missing}: No such file or directory \\(errno 2; stat at [a-z-]+\\.c:\\d+\\)\\n$`));
     const error = launcherFailure(result);
     expect(error?.code).toBe('BIND_INVALID');
     expect(error?.exitCode).toBe(125);

@@ -1,0 +1,90 @@
+/* Where a spec comes from: a file (module wrappers, SPANK), an inherited descriptor (envlock
+ * run: the spec holds the whole environment, proxy credentials included, so it never goes
+ * into argv, which every user of the node can read in /proc/PID/cmdline), or the first of
+ * several candidate files whose cpu-needs this CPU meets (wrappers prepared for several CPU
+ * variants pick per node). */
+#define _GNU_SOURCE
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_SPEC_BYTES (1 << 20)
+
+/* Reads all of `fd` into a NUL-terminated buffer that stays alive (the spec points into it). */
+static int read_all(int fd, const char *what, char **out) {
+  char *buf = malloc(MAX_SPEC_BYTES + 1);
+  if (!buf) return el_fail(EL_EXIT_LAUNCH_FAILED, "out of memory reading spec %s", what);
+  size_t len = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + len, MAX_SPEC_BYTES - len);
+    if (n < 0 && errno == EINTR) continue;
+    SYS(n, "read spec", what);
+    if (n == 0) break;
+    len += (size_t)n;
+    if (len == MAX_SPEC_BYTES)
+      return el_fail(EL_EXIT_LAUNCH_FAILED, "spec %s is larger than %d bytes", what, MAX_SPEC_BYTES);
+  }
+  buf[len] = '\0';
+  if (strlen(buf) != len) return el_fail(EL_EXIT_LAUNCH_FAILED, "spec %s contains a NUL byte", what);
+  *out = buf;
+  return 0;
+}
+
+int el_spec_read_file(struct el_spec *s, const char *path) {
+  int fd;
+  SYS(fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), "open spec", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return el_fail(EL_EXIT_LAUNCH_FAILED, "spec %s is not a regular file", path);
+  }
+  /* Anyone could add a bind or a command to a world-writable spec. */
+  if (st.st_mode & S_IWOTH) {
+    close(fd);
+    return el_fail(EL_EXIT_LAUNCH_FAILED, "spec %s is writable by every user; refusing it (chmod o-w)", path);
+  }
+  char *text = NULL;
+  int rc = read_all(fd, path, &text);
+  close(fd);
+  PASS(rc);
+  return el_spec_parse(s, text, path);
+}
+
+int el_spec_read_fd(struct el_spec *s, int fd) {
+  char what[32];
+  snprintf(what, sizeof what, "fd %d", fd);
+  char *text = NULL;
+  int rc = read_all(fd, what, &text);
+  close(fd);
+  PASS(rc);
+  return el_spec_parse(s, text, what);
+}
+
+/* Appends "; PATH needs a, b" for one candidate to `why`. */
+static void note_lack(char *why, size_t size, const char *path, const struct el_spec *s) {
+  size_t len = strlen(why);
+  snprintf(why + len, size - len, "%s%s needs ", len ? "; " : "", path);
+  len = strlen(why);
+  el_cpu_missing(s, why + len, size - len);
+}
+
+int el_spec_read_first_fitting(struct el_spec *s, char *const *paths, int n) {
+  char why[900] = "";
+  for (int i = 0; i < n; i++) {
+    el_spec_init(s);
+    PASS(el_spec_read_file(s, paths[i]));
+    char missing[256];
+    if (el_cpu_missing(s, missing, sizeof missing) == 0) {
+      el_debug("candidate %s fits this CPU", paths[i]);
+      return 0;
+    }
+    note_lack(why, sizeof why, paths[i], s);
+  }
+  return el_fail(EL_EXIT_HOST_UNSUPPORTED, EL_MSG_CPU "no prepared variant fits this CPU (%s)", why);
+}
