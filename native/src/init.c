@@ -21,6 +21,14 @@ extern char **environ;
 
 #define LEASE_REFRESH_SECONDS 60 /* Decision 4: about every 60 s while supervising */
 
+/* The refresh interval: 60 s, or ENVLOCK_LEASE_REFRESH_SECONDS from the launcher's own
+ * environment (tests shorten it). */
+static time_t refresh_seconds(void) {
+  const char *text = getenv("ENVLOCK_LEASE_REFRESH_SECONDS");
+  long value = text ? strtol(text, NULL, 10) : 0;
+  return value > 0 && value <= 3600 ? (time_t)value : LEASE_REFRESH_SECONDS;
+}
+
 /* Signals a supervisor passes on. Terminal-generated ones (si_code SI_KERNEL) already reach
  * the command through its process group, so only those sent by a process are forwarded. */
 static const int FORWARDED[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM};
@@ -52,17 +60,31 @@ static void restore_signals(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+static time_t now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec;
+}
+
 /* Waits for `child`, forwarding process-sent signals to it and refreshing the lease of `e`
- * (when given); returns its wait status. */
+ * (when given) on a fixed schedule, whatever signals arrive; returns its wait status. */
 static int relay(pid_t child, const sigset_t *set, bool reap_all, const struct el_entry *e) {
-  struct timespec tick = {LEASE_REFRESH_SECONDS, 0};
+  time_t every = refresh_seconds(), next = now_seconds() + every;
   for (;;) {
     siginfo_t info;
-    int sig = e ? sigtimedwait(set, &info, &tick) : sigwaitinfo(set, &info);
-    if (sig < 0) {
-      if (errno == EAGAIN) el_lease_refresh(e);
-      continue; /* EINTR (a stop and continue) or the refresh tick */
+    int sig;
+    if (e) {
+      time_t left = next - now_seconds();
+      struct timespec wait = {left > 0 ? left : 0, 0};
+      sig = sigtimedwait(set, &info, &wait);
+      if (now_seconds() >= next) {
+        el_lease_refresh(e);
+        next = now_seconds() + every;
+      }
+    } else {
+      sig = sigwaitinfo(set, &info);
     }
+    if (sig < 0) continue; /* EINTR (a stop and continue) or the refresh tick */
     if (sig != SIGCHLD) {
       if (info.si_code <= 0) kill(child, sig);
       continue;

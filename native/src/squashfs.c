@@ -21,6 +21,7 @@
 
 #define SQUASHFS_FSTYPE "fuse.squashfuse"
 #define SQUASHFS_HINT "use the tree image format (envlock pull --image-format tree)"
+#define REPAIR_HINT "check it with `envlock verify` and repair it with `envlock pull --repair`"
 
 #ifdef EL_HAVE_SQUASHFS
 #define FUSE_USE_VERSION 35
@@ -30,11 +31,30 @@ bool el_squashfs_supported(void) { return true; }
 
 static const char *sqfs_reason(sqfs_err err) {
   switch (err) {
-    case SQFS_BADFORMAT: return "not a squashfs image, or a damaged one";
+    case SQFS_BADFORMAT: return "not a squashfs image";
     case SQFS_BADVERSION: return "a squashfs version this launcher cannot read";
     case SQFS_BADCOMP: return "compressed with a method this launcher was built without";
-    default: return "unreadable";
+    default: return "damaged (a table is unreadable)";
   }
+}
+
+/* The superblock's own account of the image (squashfs format: magic at 0, bytes_used, a
+ * little-endian 64-bit count, at 40): a file shorter than that was cut off. */
+#define SQUASHFS_MAGIC_LE "hsqs"
+#define SUPER_BYTES_USED 40
+#define SUPER_SIZE 96
+
+static int check_length(const char *image, int fd) {
+  unsigned char sb[SUPER_SIZE];
+  struct stat st;
+  if (pread(fd, sb, sizeof sb, 0) != (ssize_t)sizeof sb || memcmp(sb, SQUASHFS_MAGIC_LE, 4) != 0 ||
+      fstat(fd, &st) != 0)
+    return 0; /* sqfs_init names it */
+  unsigned long long used = 0;
+  for (int i = 7; i >= 0; i--) used = used << 8 | sb[SUPER_BYTES_USED + i];
+  if ((unsigned long long)st.st_size >= used) return 0;
+  return el_fail(EL_EXIT_LAUNCH_FAILED, EL_MSG_SQUASHFS "cannot read %s: truncated (%lld of %llu bytes); " REPAIR_HINT,
+                 image, (long long)st.st_size, used);
 }
 
 /* The signals a job receives that must not end the server (SIGKILL still does). */
@@ -73,13 +93,13 @@ static _Noreturn void serve(struct fuse_session *se, int fuse_fd, int image_fd, 
 }
 
 int el_squashfs_mount(const char *image, int image_fd, const char *mnt, struct el_entry *e) {
+  PASS(check_length(image, image_fd));
   sqfs_ll *ll = calloc(1, sizeof *ll);
   if (!ll) abort();
   sqfs_err err = sqfs_init(&ll->fs, image_fd, 0);
   if (err == SQFS_OK) err = sqfs_ll_init(ll);
   if (err != SQFS_OK)
-    return el_fail(EL_EXIT_LAUNCH_FAILED, EL_MSG_SQUASHFS "cannot read %s: %s; check it with `envlock verify`",
-                   image, sqfs_reason(err));
+    return el_fail(EL_EXIT_LAUNCH_FAILED, EL_MSG_SQUASHFS "cannot read %s: %s; " REPAIR_HINT, image, sqfs_reason(err));
   int fuse_fd = open(OLD "/dev/fuse", O_RDWR | O_CLOEXEC);
   if (fuse_fd < 0) {
     int e2 = errno;

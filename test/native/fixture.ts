@@ -2,7 +2,7 @@
 // root filesystem in a temp dir that `nobody` can read, and the two callers (root, nobody).
 
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +117,8 @@ export interface NativeResult {
  * Runs `command` with `spec` (launcher text) handed over on descriptor 3 (--spec-fd 3), the
  * way envlock passes it: never in argv. `args` go before `--`.
  */
-export function runWithSpecFd(spec: string, command: string[], options: { prefix?: string[]; args?: string[]; cwd?: string; onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {}): Promise<NativeResult> {
-  const argv = [...(options.prefix ?? []), LAUNCHER, ...(options.args ?? []), '--spec-fd', '3', '--', ...command];
+export function runWithSpecFd(spec: string, command: string[], options: { prefix?: string[]; args?: string[]; cwd?: string; onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv; launcher?: string } = {}): Promise<NativeResult> {
+  const argv = [...(options.prefix ?? []), options.launcher ?? LAUNCHER, ...(options.args ?? []), '--spec-fd', '3', '--', ...command];
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd ?? '/', env: options.env ?? { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -148,4 +148,40 @@ export function buildInProcessCaller(): string {
   const src = path.join(ROOT, 'test', 'native', 'in-process-caller.c');
   execFileSync('cc', ['-std=gnu11', '-O2', `-I${path.join(ROOT, 'native', 'src')}`, src, path.join(RELEASE, 'envlock-entry.a'), ...libs, '-o', out], { stdio: 'pipe' });
   return out;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  exe: string;
+  cmdline: string;
+}
+
+/** Processes whose command line contains `tag` (a marker the test put in the command). */
+export function processesWith(tag: string): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (!cmdline.includes(tag) || Number(name) === process.pid) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      let exe = '';
+      try {
+        exe = readlinkSync(`/proc/${name}/exe`);
+      } catch {
+        exe = '';
+      }
+      out.push({ pid: Number(name), ppid, exe, cmdline });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+export async function waitUntil(test: () => boolean, ms = 10_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (test()) return true;
+  return test();
 }

@@ -1,37 +1,72 @@
-// envlock-launch end to end, as root and as an unprivileged user: what the command sees
-// inside, what it cannot change, and how statuses, signals and failures come back.
+// envlock-launch end to end, as root and as an unprivileged user, from a tree and from a
+// squashfs image (the same behaviour is promised for both): what the command sees inside,
+// what it cannot change, and how statuses, signals and failures come back.
 
-import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it as itBase } from 'vitest';
 import { makeContext } from '../../core/context.js';
 import { launchChild, launcherFailure, type ChildOptions } from '../../core/runtime/launch.js';
 import type { LaunchSpec } from '../../core/runtime/spec.js';
-import { CALLERS, LAUNCHER, ensureNativeBuild, listTree, makeRootfs, publicTempDir, removeTree } from './fixture.js';
+import { renderSpec } from '../../core/runtime/spec.js';
+import { CALLERS, LAUNCHER, asSquashfsSpec, ensureNativeBuild, launcherFeatures, listTree, makeRootfs, makeSquashfs, openFuseToUsers, publicTempDir, removeTree, runWithSpecFd } from './fixture.js';
 
 let rootfs: string;
+let image: string;
 let work: string;
 let before: string[];
+let imageBytes: Buffer;
 
 beforeAll(() => {
   ensureNativeBuild();
+  openFuseToUsers();
   rootfs = makeRootfs();
   before = listTree(rootfs);
+  image = makeSquashfs(rootfs);
+  imageBytes = readFileSync(image);
   work = publicTempDir('envlock-work-');
+  chmodSync(work, 0o777); // nobody's commands leave ready markers there
 });
 
 afterAll(() => {
   removeTree(rootfs);
+  removeTree(path.dirname(image));
   removeTree(work);
 });
 
-const ctx = () => makeContext({ cwd: work, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TERM_X: 'vt-test' } });
+const HOST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TERM_X: 'vt-test' };
+const ctx = () => makeContext({ cwd: work, env: HOST_ENV });
 const baseSpec = (extra: Partial<LaunchSpec> = {}): LaunchSpec => ({ rootfs, env: [['PATH', '/bin']], ...extra });
+const SQUASHFS = launcherFeatures().includes('squashfs');
 
-describe.each(CALLERS)('envlock-launch as $name', (caller) => {
+/** A tree through the TypeScript launchChild path; a squashfs image through --spec-fd. */
+const FORMS = [
+  { form: 'tree', skip: false, start: (spec: LaunchSpec, argv: string[], options: ChildOptions) => launchChild(spec, argv, ctx(), { launcher: LAUNCHER, ...options }) },
+  {
+    form: 'squashfs',
+    skip: !SQUASHFS,
+    start: (spec: LaunchSpec, argv: string[], options: ChildOptions) =>
+      runWithSpecFd(asSquashfsSpec(renderSpec(spec), image), argv, { prefix: options.prefix, cwd: work, env: HOST_ENV, onSpawn: options.onSpawn, args: options.debug ? ['--debug'] : [] }),
+  },
+];
+
+/** The stored image is unchanged: the tree's listing, or the squashfs file's bytes. */
+function expectImageUnchanged(form: string): void {
+  if (form === 'tree') expect(listTree(rootfs)).toEqual(before);
+  else expect(readFileSync(image).equals(imageBytes)).toBe(true);
+}
+
+describe.each(CALLERS.flatMap((caller) => FORMS.map((f) => ({ ...caller, ...f }))))('envlock-launch from a $form as $name', ({ skip, start, form, ...caller }) => {
   const run = (argv: string[], extra: Partial<LaunchSpec> = {}, options: ChildOptions = {}) =>
-    launchChild(baseSpec(extra), argv, ctx(), { launcher: LAUNCHER, prefix: caller.prefix, ...options });
+    start(baseSpec(extra), argv, { prefix: caller.prefix, ...options });
+  const it = skip ? itBase.skip : itBase;
+  /** A file in the bound working directory the command creates once its trap is set. */
+  const readyFile = (what: string) => {
+    const file = path.join(work, `ready-${what}-${caller.name}-${form}`);
+    rmSync(file, { force: true });
+    return file;
+  };
 
   it('shows the image, keeps the caller uid and passes the exit status through', async () => {
     const result = await run(['sh', '-c', 'cat /etc/os-release; id -u; whoami; exit 7']);
@@ -43,7 +78,7 @@ describe.each(CALLERS)('envlock-launch as $name', (caller) => {
   it('keeps the image read-only and unchanged', async () => {
     const result = await run(['sh', '-c', 'touch /bin/new 2>&1; mkdir /x 2>&1; echo end']);
     expect(result.stdout).toMatch(/Read-only file system[\s\S]*Read-only file system[\s\S]*end/);
-    expect(listTree(rootfs)).toEqual(before);
+    expectImageUnchanged(form);
   });
 
   it('binds onto a destination the image lacks without touching the stored image', async () => {
@@ -58,7 +93,7 @@ describe.each(CALLERS)('envlock-launch as $name', (caller) => {
     expect(result.status).toBe(0);
     expect(existsSync(path.join(data, 'out'))).toBe(true);
     expect(existsSync(path.join(rootfs, 'data'))).toBe(false);
-    expect(listTree(rootfs)).toEqual(before);
+    expectImageUnchanged(form);
     removeTree(data);
   });
 
@@ -111,9 +146,9 @@ describe.each(CALLERS)('envlock-launch as $name', (caller) => {
 
   it('forwards SIGTERM sent to the launcher to the command', async () => {
     let pid = 0;
-    const pending = run(['sh', '-c', 'trap "echo got-term; exit 3" TERM; echo ready; while true; do sleep 0.1; done'], {}, { onSpawn: (p) => (pid = p) });
-    await waitFor(() => pid !== 0);
-    await new Promise((r) => setTimeout(r, 600));
+    const ready = readyFile('term');
+    const pending = run(['sh', '-c', `trap "echo got-term; exit 3" TERM; echo ready; touch ${ready}; while true; do sleep 0.1; done`], {}, { onSpawn: (p) => (pid = p) });
+    await waitFor(() => pid !== 0 && existsSync(ready));
     process.kill(pid, 'SIGTERM');
     const result = await pending;
     expect(result.stdout).toBe('ready\ngot-term\n');
@@ -127,9 +162,9 @@ describe.each(CALLERS)('envlock-launch as $name', (caller) => {
 
   it('keeps running when the command ignores SIGTERM', async () => {
     let pid = 0;
-    const pending = run(['sh', '-c', 'trap "" TERM; sleep 1; echo survived'], {}, { onSpawn: (p) => (pid = p) });
-    await waitFor(() => pid !== 0);
-    await new Promise((r) => setTimeout(r, 300));
+    const ready = readyFile('ignore');
+    const pending = run(['sh', '-c', `trap "" TERM; touch ${ready}; sleep 1; echo survived`], {}, { onSpawn: (p) => (pid = p) });
+    await waitFor(() => pid !== 0 && existsSync(ready));
     process.kill(pid, 'SIGTERM');
     const result = await pending;
     expect(result.stdout).toBe('survived\n');
@@ -196,10 +231,19 @@ describe.each(CALLERS)('envlock-launch as $name', (caller) => {
   });
 });
 
-describe('envlock-launch mount points', () => {
+describe.each(FORMS)('envlock-launch mount points in a $form', ({ form, skip }) => {
+  const it = skip ? itBase.skip : itBase;
+  /** Runs from `dir` as a tree, or from a squashfs image made of it. */
+  const startFrom = (dir: string, spec: Omit<LaunchSpec, 'rootfs'>, argv: string[], debug = false) => {
+    const full: LaunchSpec = { rootfs: dir, ...spec };
+    if (form === 'tree') return launchChild(full, argv, ctx(), { launcher: LAUNCHER, debug });
+    const sqfs = makeSquashfs(dir);
+    return runWithSpecFd(asSquashfsSpec(renderSpec(full), sqfs), argv, { env: HOST_ENV, cwd: work, args: debug ? ['--debug'] : [] }).finally(() => removeTree(path.dirname(sqfs)));
+  };
+
   it('uses no overlay when the image has every mount point', async () => {
     const full = makeRootfs({ full: true });
-    const result = await launchChild({ rootfs: full, env: [['PATH', '/bin']], bindCwd: false, cwd: '/' }, ['sh', '-c', 'grep " / ro," /proc/self/mountinfo; tail -1 /etc/passwd'], ctx(), { launcher: LAUNCHER, debug: true });
+    const result = await startFrom(full, { env: [['PATH', '/bin']], bindCwd: false, cwd: '/' }, ['sh', '-c', 'grep " / ro," /proc/self/mountinfo; tail -1 /etc/passwd'], true);
     expect(result.stderr).toContain('envlock-launch: debug: overlay: no');
     expect(result.stdout).not.toContain('overlay');
     expect(result.stdout).toMatch(/ \/ ro,/);
@@ -212,7 +256,7 @@ describe('envlock-launch mount points', () => {
     const target = publicTempDir('envlock-target-');
     const data = publicTempDir('envlock-src-');
     symlinkSync(target, path.join(hostile, 'mnt'));
-    const bound = await launchChild({ rootfs: hostile, env: [['PATH', '/bin']], bindCwd: false, cwd: '/', binds: [{ source: data, destination: '/mnt/x', readOnly: true }] }, ['sh', '-c', 'ls -d /mnt/x'], ctx(), { launcher: LAUNCHER });
+    const bound = await startFrom(hostile, { env: [['PATH', '/bin']], bindCwd: false, cwd: '/', binds: [{ source: data, destination: '/mnt/x', readOnly: true }] }, ['sh', '-c', 'ls -d /mnt/x']);
     expect(bound.stderr).toBe('');
     expect(bound.stdout).toBe('/mnt/x\n');
     expect(readdirSync(target)).toEqual([]);
@@ -223,7 +267,7 @@ describe('envlock-launch mount points', () => {
     const odd = publicTempDir('envlock odd ');
     writeFileSync(path.join(odd, 'f'), 'odd\n', { mode: 0o644 });
     mkdirSync(path.join(odd, 'sub dir'), { mode: 0o755 });
-    const direct = await launchChild({ rootfs, env: [['PATH', '/bin'], ['MULTI', 'a b\nc\\d']], binds: [{ source: odd, destination: '/mnt/a b', readOnly: true }] }, ['sh', '-c', 'cat "/mnt/a b/f"; echo "$MULTI"; echo "$1"', 'sh', 'x\ny z'], ctx(), { launcher: LAUNCHER });
+    const direct = await startFrom(rootfs, { env: [['PATH', '/bin'], ['MULTI', 'a b\nc\\d']], binds: [{ source: odd, destination: '/mnt/a b', readOnly: true }] }, ['sh', '-c', 'cat "/mnt/a b/f"; echo "$MULTI"; echo "$1"', 'sh', 'x\ny z']);
     expect(direct.stderr).toBe('');
     expect(direct.stdout).toBe('odd\na b\nc\\d\nx\ny z\n');
     removeTree(odd);
@@ -231,5 +275,5 @@ describe('envlock-launch mount points', () => {
 });
 
 async function waitFor(test: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !test(); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 1000 && !test(); i++) await new Promise((r) => setTimeout(r, 10));
 }
