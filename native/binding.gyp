@@ -4,9 +4,12 @@
 # build/Release/. The launcher is linked statically where the C library allows it (about
 # 0.5 ms less start-up per launch). Squashfs support needs the squashfuse and fuse3 headers;
 # without them everything else builds and the launcher says it cannot mount squashfs images.
+# The addon's squashfs writer needs libsquashfs (libsquashfs-dev); without it the addon has no
+# SqfsWriter and images are stored as trees.
 {
   "variables": {
     "envlock_squashfs%": "<!(sh probe.sh squashfs)",
+    "envlock_sqfs_writer%": "<!(sh probe.sh sqfs-writer)",
     "envlock_static%": "<!(sh probe.sh static)"
   },
   "targets": [
@@ -18,7 +21,14 @@
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
-      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"]
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "conditions": [
+        ["envlock_sqfs_writer==1", {
+          "sources": ["src/sqfs-writer.cc", "src/sqfs-writer-file.cc", "src/sqfs-writer-image.cc", "src/sqfs-writer-tree.cc"],
+          "defines": ["ENVLOCK_HAVE_SQFS"],
+          "libraries": ["-lsquashfs", "-lpthread"]
+        }]
+      ]
     },
     {
       "target_name": "envlock-entry",

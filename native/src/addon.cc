@@ -29,6 +29,11 @@ const char* ErrnoName(int err) {
     case ETXTBSY: return "ETXTBSY";
     case EUSERS: return "EUSERS";
     case ENOSYS: return "ENOSYS";
+    case EIO: return "EIO";
+    case EDQUOT: return "EDQUOT";
+    case EFBIG: return "EFBIG";
+    case EROFS: return "EROFS";
+    case EBADF: return "EBADF";
     default: return "EUNKNOWN";
   }
 }
@@ -121,6 +126,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("execLauncher", Napi::Function::New(env, ExecLauncher, "execLauncher"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   exports.Set("probeUserNamespaces", Napi::Function::New(env, ProbeUserNamespaces, "probeUserNamespaces"));
+#ifdef ENVLOCK_HAVE_SQFS
+  InitSqfsWriter(env, exports);  // absent when built without libsquashfs-dev
+#endif
   return exports;
 }
 
