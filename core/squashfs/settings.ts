@@ -10,5 +10,5 @@ export interface SquashfsSettings {
   blockSize: number;
 }
 
-/** zstd level 1 on 128 KiB blocks: as fast as unpacking a tree, half the size of lz4's gain over none. */
+/** zstd level 1 on 128 KiB blocks: about as fast as lz4 on two cores, and a fifth smaller. */
 export const SQUASHFS_SETTINGS: Readonly<SquashfsSettings> = Object.freeze({ compressor: 'zstd', level: 1, blockSize: 128 * 1024 });

@@ -3,11 +3,11 @@
 // finish, from the applier's final tree. Whiteouts and replacements need nothing here: data of
 // a file that a later layer removes stays as unreferenced blocks, and finish() never lists it.
 
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import type { FileContent, ImageNode, ImageSink, SinkStep } from '../unpack/image-sink.js';
 import { EnvlockError } from '../errors.js';
+import { hashFile } from '../fs/hash-file.js';
 import { sqfsWriterClass, type NativeSqfsWriter, type SqfsWriteSummary } from './native-writer.js';
 import { SQUASHFS_SETTINGS, type SquashfsSettings } from './settings.js';
 import { encodeTree } from './tree-encoding.js';
@@ -99,13 +99,14 @@ export class SquashfsSink implements ImageSink<number> {
 
   async finish(root: ImageNode<number>): Promise<void> {
     this.settled = true;
+    let summary: SqfsWriteSummary;
     try {
-      const summary = await this.writer.finish(encodeTree(root, (node) => node.content));
-      const digest = await hashOpenFile(this.handle);
-      this.result = { digest, size: summary.bytes, summary, settings: { ...this.settings } };
+      summary = await this.writer.finish(encodeTree(root, (node) => node.content));
     } finally {
       await this.handle.close();
     }
+    const digest = await hashFile(this.path, 'sha256', { noFollow: true });
+    this.result = { digest, size: summary.bytes, summary, settings: { ...this.settings } };
   }
 
   async abort(): Promise<void> {
@@ -117,17 +118,5 @@ export class SquashfsSink implements ImageSink<number> {
       await this.handle.close().catch(() => undefined);
     }
   }
-
 }
 
-async function hashOpenFile(handle: fs.FileHandle): Promise<string> {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  for (let position = 0; ; ) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-    if (bytesRead === 0) break;
-    hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
-  }
-  return `sha256:${hash.digest('hex')}`;
-}
