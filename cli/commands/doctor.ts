@@ -6,7 +6,8 @@ import type { CommandSpec } from '../command-spec.js';
 import { EXIT } from '../../core/errors.js';
 import { hostCpu, loadProject, type Project } from '../../core/project.js';
 import { discoverProjectDir } from '../../core/project-dir.js';
-import { checkCpu, checkSquashfs, checkStore, checkUserNamespaces, type Check } from '../../core/doctor/checks.js';
+import { checkCpu, checkStore, checkUserNamespaces, type Check } from '../../core/doctor/checks.js';
+import { checkImageFormat } from '../../core/doctor/image-format-check.js';
 import { renderTable } from '../output/table.js';
 
 interface DoctorResult {
@@ -20,7 +21,8 @@ export const command: CommandSpec<DoctorResult> = {
   usage: 'envlock doctor',
   description: `
 Checks user namespaces (with the exact setting to change and who must change it), this CPU's level
-and features, the store's location and free space, fuse and squashfs, the host's CDI devices and,
+and features, the store's location and free space, the image format pulls use here (squashfs or
+tree, and why), the host's CDI devices and,
 inside a project, whether each locked environment can run here, what host devices and libraries
 it would receive, and whether the registries its lock names answer (skipped with --offline).
 Exits 1 when a check fails.`,
@@ -28,7 +30,7 @@ Exits 1 when a check fails.`,
   positionals: [],
   async run(_args, ctx) {
     const cpu = await hostCpu();
-    const checks: Check[] = [await checkUserNamespaces(), checkCpu(cpu), ...(await checkStore(ctx)), checkSquashfs(ctx.env)];
+    const checks: Check[] = [await checkUserNamespaces(), checkCpu(cpu), ...(await checkStore(ctx)), await checkImageFormat(ctx)];
     let project: Project | undefined;
     if (discoverProjectDir(ctx.cwd, ctx.home) !== undefined) {
       try {

@@ -1,5 +1,6 @@
-// `envlock verify`: re-hash every blob a lock uses and compare every pulled rootfs with the tree
-// digest recorded when it was unpacked; say what is damaged and how to repair it.
+// `envlock verify`: re-hash every blob a lock uses, compare every pulled rootfs with the tree
+// digest recorded when it was unpacked and every squashfs image with the file digest recorded
+// when it was built; say what is damaged and how to repair it.
 
 import type { CommandSpec } from '../command-spec.js';
 import { selectEnvironments } from '../../core/declaration/select.js';
@@ -18,31 +19,33 @@ interface VerifyResult {
 
 export const command: CommandSpec<VerifyResult> = {
   name: 'verify',
-  summary: 'Re-hash the locked blobs and check each pulled rootfs against its tree digest.',
+  summary: 'Re-hash the locked blobs and check each pulled image against its recorded digest.',
   usage: 'envlock verify [NAME]... [--frozen]',
   description: `
 Checks what the store holds for the locked environments: every blob is hashed again and compared
-with its digest, and every unpacked rootfs is compared with the tree digest recorded at unpack
-time (paths, types, modes, link targets and file contents). Damage is reported with the command
+with its digest, every unpacked rootfs is compared with the tree digest recorded at unpack time
+(paths, types, modes, link targets and file contents), and every squashfs image with the size and
+sha256 of the file recorded when it was built. Damage is reported with the command
 that repairs it; images that were never pulled are listed but are not damage. Exit 1 on damage.`,
   flags: [{ name: 'frozen', type: 'boolean', description: 'Use envlock.lock as it is, even if the declaration changed since.' }],
   positionals: [{ name: 'NAME', description: 'Environments to verify (default: all).', variadic: true }],
   async run(args, ctx) {
     const project = await loadProject(ctx, { command: 'verify', frozen: flag.bool(args, 'frozen') });
     const { Store } = await import('../../core/store/store.js');
-    const { verifyBlob, verifyRootfs } = await import('../../core/store/verify.js');
-    const { findRootfs } = await import('../../core/store/rootfs-store.js');
+    const { verifyBlob } = await import('../../core/store/verify.js');
+    const { verifyImage } = await import('../../core/store/verify-squashfs.js');
     const store = Store.open(ctx);
     const reports: VerifyReport[] = [];
     const notPulled: string[] = [];
     const seen = new Set<string>();
     for (const env of selectEnvironments(project.decl, args.positionals)) {
       for (const image of lockedEnvironment(project, env.name).images) {
-        if (findRootfs(store, image.manifest.digest) === undefined) {
+        const forms = seen.has(image.manifest.digest) ? [] : await verifyImage(store, image.manifest.digest);
+        if (forms.length === 0 && !seen.has(image.manifest.digest)) {
           notPulled.push(`${env.name} ${image.manifest.digest}`);
           continue;
         }
-        if (!seen.has(image.manifest.digest)) reports.push(await verifyRootfs(store, image.manifest.digest));
+        reports.push(...forms);
         for (const desc of [image.config, ...image.layers]) {
           if (seen.has(desc.digest)) continue;
           seen.add(desc.digest);

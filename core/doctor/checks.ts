@@ -1,7 +1,7 @@
 // `envlock doctor`'s checks: can this host run envlock environments, and each locked one? Each
 // check returns a status and one sentence; a failing one says what to do and who must do it.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.js';
@@ -64,17 +64,4 @@ export async function checkStore(ctx: Context): Promise<Check[]> {
     checks.push({ area: 'site store', status: existsSync(ro) ? 'ok' : 'warn', summary: `${ro} (read-only)${existsSync(ro) ? '' : ' does not exist'}.` });
   }
   return checks;
-}
-
-export function checkSquashfs(env: Context['env']): Check {
-  const fuse = existsSync('/dev/fuse');
-  let kernel = false;
-  try {
-    kernel = /\bsquashfs\b/.test(readFileSync('/proc/filesystems', 'utf8'));
-  } catch {
-    kernel = false;
-  }
-  const squashfuse = (env.PATH ?? '').split(':').some((dir) => dir && existsSync(path.join(dir, 'squashfuse')));
-  const parts = [`/dev/fuse ${fuse ? 'present' : 'absent'}`, `squashfs in the kernel: ${kernel ? 'yes' : 'no'}`, `squashfuse: ${squashfuse ? 'found' : 'not found'}`];
-  return { area: 'fuse/squashfs', status: fuse && squashfuse ? 'ok' : 'warn', summary: `${parts.join(', ')} (needed only for single-file images, not yet used).` };
 }

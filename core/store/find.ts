@@ -1,9 +1,9 @@
-// Finding a verified blob or a complete rootfs across the stores (read-only ones first). Kept
+// Finding a verified blob or a complete image across the stores (read-only ones first). Kept
 // apart from ingestion and unpacking so a warm run loads nothing heavier than stat(2).
 
 import { statSync } from 'node:fs';
 import { assertDigest } from '../oci/digest.js';
-import { blobPathIn, rootfsPathIn } from './layout.js';
+import { blobPathIn, rootfsPathIn, squashfsPathIn } from './layout.js';
 import type { Store } from './store.js';
 
 /** The verified blob's path, read-only stores first; undefined when no store has it. */
@@ -34,3 +34,45 @@ export function findRootfs(store: Store, manifestDigest: string): string | undef
   return undefined;
 }
 
+
+/** The two forms an image takes in a store (docs/store.md). */
+export type ImageForm = 'tree' | 'squashfs';
+
+export interface ImageLocation {
+  form: ImageForm;
+  /** The rootfs directory (tree) or the .sqfs file (squashfs); its meta is beside it (.json). */
+  path: string;
+  /** The store that holds it. */
+  root: string;
+  /** Whether that store is one of the read-only ones. */
+  readOnly: boolean;
+}
+
+export interface FindImageOptions {
+  /** The forms acceptable here, in order of preference within one store (default squashfs, tree). */
+  forms?: readonly ImageForm[];
+}
+
+const DEFAULT_FORMS: readonly ImageForm[] = ['squashfs', 'tree'];
+
+/**
+ * The one lookup for "where is the image of manifest M" (round-2 Decision 2): read-only stores
+ * first, then the writable one; in each, the forms in the order asked. A squashfs file is
+ * visible only once complete (it is renamed into place), like a rootfs directory.
+ */
+export function findImage(store: Store, manifestDigest: string, options: FindImageOptions = {}): ImageLocation | undefined {
+  assertDigest(manifestDigest, 'an image manifest');
+  const forms = options.forms ?? DEFAULT_FORMS;
+  for (const root of store.searchRoots()) {
+    for (const form of forms) {
+      const candidate = form === 'tree' ? rootfsPathIn(root, manifestDigest) : squashfsPathIn(root, manifestDigest);
+      try {
+        const stat = statSync(candidate);
+        if (form === 'tree' ? stat.isDirectory() : stat.isFile()) return { form, path: candidate, root, readOnly: root !== store.root };
+      } catch {
+        // not in this store in this form
+      }
+    }
+  }
+  return undefined;
+}

@@ -19,7 +19,7 @@ export interface GcOptions {
   graceMs?: number;
 }
 
-export type GcKind = 'blob' | 'rootfs' | 'tmp' | 'registration';
+export type GcKind = 'blob' | 'rootfs' | 'squashfs' | 'tmp' | 'registration';
 
 export interface GcEntry {
   kind: GcKind;
@@ -82,6 +82,9 @@ export async function collectGarbage(store: Store, options: GcOptions = {}): Pro
       await drop({ kind: 'rootfs', path: file, digest, bytes }, () => fs.rm(file, { force: true }));
     }
 
+    const { collectSquashfs } = await import('./squashfs-gc.js');
+    result.kept += await collectSquashfs(store, live, cutoff, drop);
+
     for (const { digest, dir: file } of await listDigests(path.join(store.root, DIRS.blobs), false)) {
       if (live.has(digest) || (await mtime(file)) > cutoff) {
         result.kept += 1;
@@ -119,7 +122,8 @@ async function listDigests(base: string, directories: boolean): Promise<{ digest
 }
 
 /**
- * tmp/ holds partial downloads (<hex>.partial), rootfs builds (rootfs-<hex>-<random>) and
+ * tmp/ holds partial downloads (<hex>.partial), image builds (rootfs-<hex>-<random>,
+ * squashfs-<hex>-<random>.sqfs) and
  * removals in progress. One is abandoned when it is older than the grace period and its lock
  * can be taken at once (so its owner is gone).
  */
@@ -150,8 +154,8 @@ async function collectTmp(store: Store, cutoff: number, drop: (entry: GcEntry, r
 function ownerLock(name: string): string | undefined {
   const partial = /^(?:(sha512)-)?([a-f0-9]{64}|[a-f0-9]{128})\.partial$/.exec(name);
   if (partial !== null) return `blob-${partial[2]}`;
-  const build = /^rootfs-([a-f0-9]{64}|[a-f0-9]{128})-/.exec(name);
-  if (build !== null) return `rootfs-${build[1]}`;
+  const build = /^(rootfs|squashfs)-([a-f0-9]{64}|[a-f0-9]{128})-/.exec(name);
+  if (build !== null) return `${build[1]}-${build[2]}`;
   return undefined;
 }
 

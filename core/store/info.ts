@@ -8,6 +8,7 @@ import { treeBytes } from './fs-util.js';
 import { DIRS, readLayoutVersion } from './layout.js';
 import { readRegistrations } from './registry.js';
 import { readRootfsMeta } from './rootfs-store.js';
+import { listSquashfs, readSquashfsMeta } from './squashfs-store.js';
 import type { Store } from './store.js';
 
 export interface StoreSummary {
@@ -18,6 +19,8 @@ export interface StoreSummary {
   blobCount: number;
   blobBytes: number;
   rootfsCount: number;
+  /** Images stored as squashfs files (docs/store.md); an image may be in both forms. */
+  squashfsCount: number;
 }
 
 export interface StoreInfo extends StoreSummary {
@@ -53,6 +56,7 @@ async function summarise(root: string): Promise<StoreSummary> {
   let blobBytes = 0;
   for (const file of blobs) blobBytes += (await fs.stat(file).catch(() => undefined))?.size ?? 0;
   const rootfs = await listEntries(path.join(root, DIRS.rootfs), true);
+  const squashfs = (await listSquashfs(root)).filter((e) => e.hasImage);
   return {
     path: root,
     exists,
@@ -61,6 +65,7 @@ async function summarise(root: string): Promise<StoreSummary> {
     blobCount: blobs.length,
     blobBytes,
     rootfsCount: rootfs.length,
+    squashfsCount: squashfs.length,
   };
 }
 
@@ -75,12 +80,20 @@ async function listEntries(base: string, directories: boolean): Promise<string[]
   return found;
 }
 
-/** Every rootfs meta lists its blobs; a blob used by k images is stored once, saving (k-1)*size. */
+/**
+ * Every image meta lists its blobs; a blob used by k images is stored once, saving (k-1)*size.
+ * An image held in both forms counts once.
+ */
 async function sharingSavings(root: string): Promise<number> {
   const sizes = new Map<string, number>();
+  const metas = new Map<string, { layers?: { digest: string; size: number }[] } | undefined>();
+  for (const dir of await listEntries(path.join(root, DIRS.rootfs), true)) metas.set(path.basename(dir), await readRootfsMeta(dir));
+  for (const entry of await listSquashfs(root)) {
+    const hex = entry.digest.slice(entry.digest.indexOf(':') + 1);
+    if (entry.hasImage && !metas.has(hex)) metas.set(hex, await readSquashfsMeta(entry.file));
+  }
   let sum = 0;
-  for (const dir of await listEntries(path.join(root, DIRS.rootfs), true)) {
-    const meta = await readRootfsMeta(dir);
+  for (const meta of metas.values()) {
     for (const layer of meta?.layers ?? []) {
       sum += layer.size;
       sizes.set(layer.digest, layer.size);

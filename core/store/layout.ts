@@ -13,6 +13,7 @@ export const LAYOUT_FILE = 'layout-version';
 export const DIRS = {
   blobs: 'blobs',
   rootfs: 'rootfs',
+  squashfs: 'squashfs',
   lockfiles: 'lockfiles',
   tmp: 'tmp',
   locks: 'locks',
@@ -33,6 +34,17 @@ export function rootfsPathIn(root: string, manifestDigest: string): string {
 /** rootfs/<algorithm>/<hex>.json, what the rootfs was made from. */
 export function rootfsMetaPathIn(root: string, manifestDigest: string): string {
   return `${rootfsPathIn(root, manifestDigest)}.json`;
+}
+
+/** squashfs/<algorithm>/<hex>.sqfs, the image of one manifest as one squashfs file. */
+export function squashfsPathIn(root: string, manifestDigest: string): string {
+  const { algorithm, hex } = digestParts(assertDigest(manifestDigest, 'an image manifest'));
+  return path.join(root, DIRS.squashfs, algorithm, `${hex}.sqfs`);
+}
+
+/** squashfs/<algorithm>/<hex>.json, what the squashfs file was made from and its own digest. */
+export function squashfsMetaPathIn(root: string, manifestDigest: string): string {
+  return squashfsPathIn(root, manifestDigest).replace(/\.sqfs$/, '.json');
 }
 
 /**

@@ -83,6 +83,7 @@ export class Store {
     for (const name of Object.values(DIRS)) await mkdirs(path.join(this.root, name));
     await mkdirs(path.join(this.root, DIRS.blobs, 'sha256'));
     await mkdirs(path.join(this.root, DIRS.rootfs, 'sha256'));
+    await mkdirs(path.join(this.root, DIRS.squashfs, 'sha256'));
     if (readLayoutVersion(this.root) === undefined) {
       await writeFileAtomic(path.join(this.root, LAYOUT_FILE), `${LAYOUT_VERSION}\n`);
       await fsyncDir(this.root);

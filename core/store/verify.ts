@@ -9,10 +9,10 @@ import { findBlob } from './blob-store.js';
 import { findRootfs, readRootfsMeta } from './rootfs-store.js';
 import type { Store } from './store.js';
 
-export type Problem = 'missing' | 'digest-mismatch' | 'unreadable' | 'meta-missing' | 'tree-mismatch';
+export type Problem = 'missing' | 'digest-mismatch' | 'size-mismatch' | 'unreadable' | 'meta-missing' | 'tree-mismatch';
 
 export interface VerifyReport {
-  kind: 'blob' | 'rootfs';
+  kind: 'blob' | 'rootfs' | 'squashfs';
   digest: string;
   path: string | undefined;
   ok: boolean;
