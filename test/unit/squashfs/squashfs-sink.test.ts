@@ -141,6 +141,32 @@ describe('SquashfsSink', () => {
     await expect(sink.finish(root)).rejects.toMatchObject({ code: 'SQFS_TREE', message: expect.stringMatching(/invalid name/) });
   });
 
+  it.skipIf(sqfsWriterClass() === undefined)('rejects every truncated or corrupted tree description cleanly, never crashing', async () => {
+    const root = dir(0o755);
+    const sub = dir();
+    root.children!.set('sub', sub).set('link', node('symlink', 0o777, { target: 'sub' }));
+    sub.children!.set('f', node('file', 0o444));
+    const { encodeTree } = await import('../../../core/squashfs/tree-encoding.js');
+    const good = Buffer.from(encodeTree(root, () => undefined));
+    const Writer = sqfsWriterClass()!;
+    const attempt = async (tree: Uint8Array) => {
+      const fd = fs.openSync(path.join(tmp, `t-${Math.random()}.sqfs`), 'wx+');
+      try {
+        return await new Writer({ fd, compressor: 'zstd', level: 1, blockSize: 131072, workers: 1, durable: false }).finish(tree).then(() => 'ok', (e: { code?: string }) => e.code);
+      } finally {
+        fs.closeSync(fd);
+      }
+    };
+    expect(await attempt(good)).toBe('ok');
+    for (let cut = 0; cut < good.length; cut++) expect(await attempt(good.subarray(0, cut))).toBe('SQFS_TREE');
+    // Every single-byte change either still describes a tree or is refused; none may crash.
+    for (let at = 0; at < good.length; at++) {
+      const bad = Buffer.from(good);
+      bad[at] = (bad[at]! + 0x81) & 0xff;
+      expect(['ok', 'SQFS_TREE']).toContain(await attempt(bad));
+    }
+  });
+
   it.skipIf(sqfsWriterClass() === undefined)('reports a full disk as ENOSPC, with the step that failed', async () => {
     const Writer = sqfsWriterClass()!;
     const full = fs.openSync('/dev/full', 'r+');
