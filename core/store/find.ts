@@ -38,12 +38,12 @@ export function findRootfs(store: Store, manifestDigest: string): string | undef
 /** The two forms an image takes in a store (docs/store.md). */
 export type ImageForm = 'tree' | 'squashfs';
 
-export interface ImageLocation {
+export interface FoundImage {
   form: ImageForm;
   /** The rootfs directory (tree) or the .sqfs file (squashfs); its meta is beside it (.json). */
   path: string;
-  /** The store that holds it. */
-  root: string;
+  /** The root of the store that holds it. */
+  store: string;
   /** Whether that store is one of the read-only ones. */
   readOnly: boolean;
 }
@@ -60,7 +60,7 @@ const DEFAULT_FORMS: readonly ImageForm[] = ['squashfs', 'tree'];
  * first, then the writable one; in each, the forms in the order asked. A squashfs file is
  * visible only once complete (it is renamed into place), like a rootfs directory.
  */
-export function findImage(store: Store, manifestDigest: string, options: FindImageOptions = {}): ImageLocation | undefined {
+export function findImage(store: Store, manifestDigest: string, options: FindImageOptions = {}): FoundImage | undefined {
   assertDigest(manifestDigest, 'an image manifest');
   const forms = options.forms ?? DEFAULT_FORMS;
   for (const root of store.searchRoots()) {
@@ -68,7 +68,7 @@ export function findImage(store: Store, manifestDigest: string, options: FindIma
       const candidate = form === 'tree' ? rootfsPathIn(root, manifestDigest) : squashfsPathIn(root, manifestDigest);
       try {
         const stat = statSync(candidate);
-        if (form === 'tree' ? stat.isDirectory() : stat.isFile()) return { form, path: candidate, root, readOnly: root !== store.root };
+        if (form === 'tree' ? stat.isDirectory() : stat.isFile()) return { form, path: candidate, store: root, readOnly: root !== store.root };
       } catch {
         // not in this store in this form
       }

@@ -48,7 +48,7 @@ describe.skipIf(sqfsWriterClass() === undefined)('squashfs images in the store',
     const meta = await readSquashfsMeta(file);
     expect(meta).toMatchObject({ form: 'squashfs', manifestDigest: manifest, treeDigest: 'sha256:tree', layers: [layer], writer: { compressor: 'zstd', level: 1, blockSize: 131072 } });
     expect(meta!.file.size).toBe((await fs.stat(file)).size);
-    expect(findImage(store, manifest)).toEqual({ form: 'squashfs', path: file, root: store.root, readOnly: false });
+    expect(findImage(store, manifest)).toEqual({ form: 'squashfs', path: file, store: store.root, readOnly: false });
     expect(findImage(store, manifest, { forms: ['tree'] })).toBeUndefined();
     expect(await fs.readdir(store.dir('tmp'))).toEqual([]);
     expect((await installSquashfs(store, manifest, () => Promise.reject(new Error('not called')))).created).toBe(false);
@@ -128,8 +128,8 @@ describe.skipIf(sqfsWriterClass() === undefined)('squashfs images in the store',
       await fs.writeFile(path.join(tmp, 'hello'), 'user\n');
       return { layers: [layer] };
     });
-    expect(findImage(user, manifest)).toMatchObject({ form: 'squashfs', root: site.root, readOnly: true });
-    expect(findImage(user, manifest, { forms: ['tree'] })).toMatchObject({ form: 'tree', root: user.root, readOnly: false });
+    expect(findImage(user, manifest)).toMatchObject({ form: 'squashfs', store: site.root, readOnly: true });
+    expect(findImage(user, manifest, { forms: ['tree'] })).toMatchObject({ form: 'tree', store: user.root, readOnly: false });
   });
 
   it('is collected by gc when nothing uses it, with its meta, and a lone meta too', async () => {
