@@ -35,7 +35,7 @@
       "type": "static_library",
       "sources": [
         "src/caller.c", "src/cpu.c", "src/cpu-detect.c", "src/enter.c", "src/error.c",
-        "src/etc-files.c", "src/image.c", "src/init.c", "src/lease.c", "src/mount-points.c",
+        "src/etc-files.c", "src/holder.c", "src/holder-serve.c", "src/image.c", "src/init.c", "src/lease.c", "src/mount-points.c",
         "src/mounts.c", "src/spec.c", "src/spec-input.c", "src/squashfs.c", "src/userns.c",
         "src/util.c"
       ],

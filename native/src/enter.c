@@ -47,7 +47,9 @@ int el_enter_here(struct el_spec *s, struct el_entry *e) {
   struct el_caller c;
   PASS(el_prepare(s, &c, e, getpid()));
   s->pid_ns = false; /* a process cannot move itself into a new PID namespace */
-  PASS(el_userns_enter(s, &c, 0));
+  int warm;
+  PASS(warm = el_holder_join(s, &c, e, 0));
+  if (!warm) PASS(el_userns_enter(s, &c, 0));
   PASS(el_enter_root(s, &c, e));
   return el_finish_entry(s);
 }

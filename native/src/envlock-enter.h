@@ -97,6 +97,7 @@ struct el_entry {
   char lease_file[512];   /* its name inside the lease directory */
   int image_fd;           /* the squashfs image, read by the server; -1 for a tree */
   pid_t fuse_server;      /* the squashfs server process, or 0 */
+  char warm_root[512];    /* the image as the warm holder mounted it, or "" (see holder.c) */
 };
 
 /* The last failure (status 0 when none). */

@@ -159,7 +159,8 @@ _Noreturn void el_run_supervised(struct el_spec *s, char **argv) {
   struct el_caller c;
   struct el_entry e;
   if (el_prepare(s, &c, &e, getpid()) < 0) die(&e);
-  if (el_userns_enter(s, &c, CLONE_NEWPID) < 0) die(&e);
+  int warm = el_holder_join(s, &c, &e, CLONE_NEWPID);
+  if (warm < 0 || (!warm && el_userns_enter(s, &c, CLONE_NEWPID) < 0)) die(&e);
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) {
     el_fail_call("pipe", NULL, errno, "pipe2()", __FILE_NAME__, __LINE__);

@@ -63,6 +63,7 @@ int el_write_file(const char *path, const char *text);
 bool el_path_under(const char *path, const char *dir);
 int el_openat2_in_root(int rootfd, const char *rel, int flags, mode_t mode);
 int el_mount_setattr(int fd, bool recursive, unsigned long long set);
+void el_close_other_fds(int *keep, int n);
 
 /* caller.c, userns.c */
 void el_caller_capture(struct el_caller *c, const struct el_spec *s);
@@ -76,9 +77,21 @@ int el_make_etc_files(int rootfd, const struct el_spec *s, const struct el_calle
 const char *el_cwd_bind(const struct el_spec *s, const struct el_caller *c);
 const char *el_fd_path(int fd);
 
-/* squashfs.c: mounts the image read-only at `mnt` and leaves a server serving it. */
+/* squashfs.c: el_squashfs_mount mounts the image read-only at `mnt` and leaves a forked
+ * server serving it; el_squashfs_attach only mounts it (opening `fuse_dev`) and returns the
+ * session the caller must serve itself (the warm holder). */
+struct fuse_session;
 int el_squashfs_mount(const char *image, int image_fd, const char *mnt, struct el_entry *e);
+int el_squashfs_attach(const char *image, int image_fd, const char *fuse_dev, const char *mnt,
+                       struct fuse_session **out);
 bool el_squashfs_supported(void);
+void el_ignore_job_signals(void);
+
+/* holder.c: joins (or starts) the warm holder of the spec's squashfs image. 1: joined, the
+ * process is in the holder's user namespace and a private copy of its mount namespace (plus
+ * `flags`), and e->warm_root names the mounted image there; 0: not available, enter cold. */
+int el_holder_join(const struct el_spec *s, const struct el_caller *c, struct el_entry *e, int flags);
+int el_map_ids(const struct el_spec *s, const struct el_caller *c);
 
 /* image.c: checks the spec's image after the lease is taken; *fd = the open .sqfs file. */
 int el_open_image(const struct el_spec *s, int *fd);

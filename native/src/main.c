@@ -40,7 +40,7 @@ static void print_features(void) {
   puts("candidate");
   puts("cpu-needs");
   puts("lease");
-  if (el_squashfs_supported()) puts("squashfs");
+  if (el_squashfs_supported()) puts("squashfs"), puts("warm");
 }
 
 static int parse_fd(const char *text) {

@@ -215,7 +215,9 @@ int el_enter_root(const struct el_spec *s, const struct el_caller *c, struct el_
   PASS(enter_scratch());
   char *rootfs;
   const char *shown = s->squashfs ? s->squashfs : s->rootfs;
-  if (s->squashfs) {
+  if (e->warm_root[0]) {
+    rootfs = el_join(OLD, e->warm_root); /* the holder's mount, in this copy of its namespace */
+  } else if (s->squashfs) {
     PASS(el_squashfs_mount(s->squashfs, e->image_fd, SQFS_MNT, e));
     rootfs = el_strdup(SQFS_MNT);
   } else {

@@ -57,29 +57,11 @@ static int check_length(const char *image, int fd) {
                  image, (long long)st.st_size, used);
 }
 
-/* The signals a job receives that must not end the server (SIGKILL still does). */
+/* The signals a job receives that must not end a server (SIGKILL still does). */
 static const int IGNORED[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU,
                               SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGWINCH};
 
-/* Closes every descriptor except stderr and the two the server needs. */
-static void keep_only(int a, int b) {
-  if (a > b) {
-    int t = a;
-    a = b;
-    b = t;
-  }
-  int keep[] = {STDERR_FILENO, a, b};
-  unsigned from = 0;
-  for (size_t i = 0; i < 3; i++) {
-    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
-    from = (unsigned)keep[i] + 1;
-  }
-  syscall(SYS_close_range, from, ~0u, 0);
-}
-
-static _Noreturn void serve(struct fuse_session *se, int fuse_fd, int image_fd, pid_t parent) {
-  /* Die with the mounter; if it is already gone, the signal would never come. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent) _exit(1);
+void el_ignore_job_signals(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_IGN;
@@ -87,12 +69,20 @@ static _Noreturn void serve(struct fuse_session *se, int fuse_fd, int image_fd, 
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  keep_only(fuse_fd, image_fd);
+}
+
+static _Noreturn void serve(struct fuse_session *se, int fuse_fd, int image_fd, pid_t parent) {
+  /* Die with the mounter; if it is already gone, the signal would never come. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent) _exit(1);
+  el_ignore_job_signals();
+  int keep[] = {STDERR_FILENO, fuse_fd, image_fd};
+  el_close_other_fds(keep, 3);
   fuse_session_loop(se); /* returns when the mount is gone (ENODEV) */
   _exit(0);
 }
 
-int el_squashfs_mount(const char *image, int image_fd, const char *mnt, struct el_entry *e) {
+int el_squashfs_attach(const char *image, int image_fd, const char *fuse_dev, const char *mnt,
+                       struct fuse_session **out) {
   PASS(check_length(image, image_fd));
   sqfs_ll *ll = calloc(1, sizeof *ll);
   if (!ll) abort();
@@ -100,7 +90,7 @@ int el_squashfs_mount(const char *image, int image_fd, const char *mnt, struct e
   if (err == SQFS_OK) err = sqfs_ll_init(ll);
   if (err != SQFS_OK)
     return el_fail(EL_EXIT_LAUNCH_FAILED, EL_MSG_SQUASHFS "cannot read %s: %s; " REPAIR_HINT, image, sqfs_reason(err));
-  int fuse_fd = open(OLD "/dev/fuse", O_RDWR | O_CLOEXEC);
+  int fuse_fd = open(fuse_dev, O_RDWR | O_CLOEXEC);
   if (fuse_fd < 0) {
     int e2 = errno;
     return el_fail(EL_EXIT_HOST_UNSUPPORTED,
@@ -141,6 +131,14 @@ int el_squashfs_mount(const char *image, int image_fd, const char *mnt, struct e
   /* "/dev/fd/N": libfuse serves the descriptor the caller mounted (fuse_session_mount(3)). */
   if (!se || fuse_session_mount(se, fd_mnt) != 0)
     return el_fail(EL_EXIT_LAUNCH_FAILED, EL_MSG_SQUASHFS "cannot start serving %s", image);
+  *out = se;
+  return 0;
+}
+
+int el_squashfs_mount(const char *image, int image_fd, const char *mnt, struct el_entry *e) {
+  struct fuse_session *se;
+  PASS(el_squashfs_attach(image, image_fd, OLD "/dev/fuse", mnt, &se));
+  int fuse_fd = fuse_session_fd(se);
   fflush(NULL);
   pid_t parent = getpid();
   pid_t pid = fork();

@@ -26,7 +26,7 @@ static int userns_failed(int err) {
   return el_fail(EL_EXIT_HOST_UNSUPPORTED, EL_MSG_USERNS "unshare: %s (errno %d)%s", strerror(err), err, why);
 }
 
-static int map_ids(const struct el_spec *s, const struct el_caller *c) {
+int el_map_ids(const struct el_spec *s, const struct el_caller *c) {
   char line[64];
   /* setgroups must be denied before gid_map can be written unprivileged (user_namespaces(7)). */
   if (access("/proc/self/setgroups", F_OK) == 0) PASS(el_write_file("/proc/self/setgroups", "deny"));
@@ -40,5 +40,5 @@ int el_userns_enter(const struct el_spec *s, const struct el_caller *c, int extr
   int flags = CLONE_NEWUSER | CLONE_NEWNS | extra_flags;
   if (s->hostname) flags |= CLONE_NEWUTS;
   if (unshare(flags) != 0) return userns_failed(errno);
-  return map_ids(s, c);
+  return el_map_ids(s, c);
 }

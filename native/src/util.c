@@ -19,6 +19,10 @@
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#define CLOSE_FALLBACK_LIMIT 4096 /* kernels before 5.9 have no close_range */
 
 bool el_debug_on = false;
 
@@ -113,4 +117,22 @@ int el_mount_setattr(int fd, bool recursive, unsigned long long set) {
   struct mount_attr_ attr = {set, 0, 0, 0};
   unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE_ : 0);
   return (int)syscall(__NR_mount_setattr, fd, "", flags, &attr, sizeof attr);
+}
+
+/* Closes every descriptor but the `n` in `keep` (which it sorts), with close_range(2). */
+void el_close_other_fds(int *keep, int n) {
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  unsigned from = 0;
+  for (int i = 0; i <= n; i++) {
+    unsigned to = i < n ? (unsigned)keep[i] : ~0u;
+    if (i < n && (keep[i] < 0 || to < from)) continue;
+    if (to > from && syscall(SYS_close_range, from, to - 1, 0) != 0)
+      for (unsigned fd = from; fd < to && fd < CLOSE_FALLBACK_LIMIT; fd++) close((int)fd);
+    if (i < n) from = to + 1;
+  }
 }

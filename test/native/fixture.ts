@@ -153,6 +153,8 @@ export function buildInProcessCaller(): string {
 export interface ProcessInfo {
   pid: number;
   ppid: number;
+  /** The kernel's short name: a warm holder calls itself envlock-holder. */
+  comm: string;
   exe: string;
   cmdline: string;
 }
@@ -167,13 +169,14 @@ export function processesWith(tag: string): ProcessInfo[] {
       if (!cmdline.includes(tag) || Number(name) === process.pid) continue;
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       let exe = '';
       try {
         exe = readlinkSync(`/proc/${name}/exe`);
       } catch {
         exe = '';
       }
-      out.push({ pid: Number(name), ppid, exe, cmdline });
+      out.push({ pid: Number(name), ppid, comm, exe, cmdline });
     } catch {
       // gone meanwhile
     }

@@ -27,6 +27,9 @@ afterAll(() => {
   for (const dir of [rootfs, path.dirname(image), path.dirname(caller), work]) removeTree(dir);
 });
 
+/** The per-task server is under test here; warm starts have their own test (warm.test.ts). */
+const COLD = { ...process.env, ENVLOCK_WARM: '0' };
+
 const FORMS = [
   { form: 'tree', line: () => `rootfs ${rootfs}` },
   { form: 'squashfs', line: () => `squashfs ${image}` },
@@ -41,7 +44,7 @@ function writeSpec(name: string, lines: string[]): string {
 describe.each(CALLERS.flatMap((c) => FORMS.map((f) => ({ ...c, ...f }))))('in-process entry of a $form as $name', ({ name, prefix, uid, form, line }) => {
   it.skipIf(form === 'squashfs' && !launcherFeatures().includes('squashfs'))('leaves the calling process inside the image, which then execs the command', () => {
     const spec = writeSpec(`ok-${name}-${form}`, [line()]);
-    const result = spawnSync(prefix[0] ?? caller, [...prefix.slice(1), ...(prefix.length ? [caller] : []), spec, 'sh', '-c', 'echo "pid $$"; cat /etc/os-release; id -u; ls /oldroot 2>&1 | head -1'], { encoding: 'utf8' });
+    const result = spawnSync(prefix[0] ?? caller, [...prefix.slice(1), ...(prefix.length ? [caller] : []), spec, 'sh', '-c', 'echo "pid $$"; cat /etc/os-release; id -u; ls /oldroot 2>&1 | head -1'], { encoding: 'utf8', env: COLD });
     expect(result.stderr).toBe('');
     const [callerPid, commandPid, ...rest] = result.stdout.trim().split('\n');
     // The same process: entered in place, then exec'd (the command's $$ is the caller's pid).
@@ -53,7 +56,7 @@ describe.each(CALLERS.flatMap((c) => FORMS.map((f) => ({ ...c, ...f }))))('in-pr
   it.skipIf(form === 'squashfs' && !launcherFeatures().includes('squashfs'))('returns a failure to the caller with the launcher message and status', () => {
     const missing = path.join(work, 'no-such-source');
     const spec = writeSpec(`bad-${name}-${form}`, [line(), `bind ${missing} /data`]);
-    const result = spawnSync(prefix[0] ?? caller, [...prefix.slice(1), ...(prefix.length ? [caller] : []), spec, 'true'], { encoding: 'utf8' });
+    const result = spawnSync(prefix[0] ?? caller, [...prefix.slice(1), ...(prefix.length ? [caller] : []), spec, 'true'], { encoding: 'utf8', env: COLD });
     expect(result.stdout).toMatch(new RegExp(`caller kept control: status 125: bind source ${missing}: No such file or directory \\(errno 2; stat at mount-points\\.c:\\d+\\)\\n$`));
     expect(result.status).toBe(91);
   });
@@ -63,7 +66,7 @@ describe('in-process entry of a squashfs image', () => {
   it.skipIf(!launcherFeatures().includes('squashfs'))('leaves no server process behind once the command has ended', () => {
     const spec = writeSpec('server', [`squashfs ${image}`]);
     for (const { prefix } of CALLERS) {
-      const result = spawnSync(prefix[0] ?? caller, [...prefix.slice(1), ...(prefix.length ? [caller] : []), spec, 'sh', '-c', 'cat /etc/os-release >/dev/null; echo done'], { encoding: 'utf8' });
+      const result = spawnSync(prefix[0] ?? caller, [...prefix.slice(1), ...(prefix.length ? [caller] : []), spec, 'sh', '-c', 'cat /etc/os-release >/dev/null; echo done'], { encoding: 'utf8', env: COLD });
       expect(result.stdout).toMatch(/done\n$/);
       // The server is a fork of the caller (same executable): none may survive it.
       spawnSync('sleep', ['0.2']);

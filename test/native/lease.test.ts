@@ -27,6 +27,8 @@ afterAll(() => {
 });
 
 const NAME = `sha256-${'ab'.repeat(32)}`;
+/** One launch's own lease; a warm holder's (which holds one too) is tested in warm.test.ts. */
+const COLD = { PATH: '/usr/bin:/bin', ENVLOCK_WARM: '0' };
 const FORMS = [
   { form: 'tree', line: () => `rootfs ${rootfs}`, skip: false },
   { form: 'squashfs', line: () => `squashfs ${image}`, skip: !launcherFeatures().includes('squashfs') },
@@ -52,7 +54,7 @@ describe.each(CALLERS.flatMap((c) => FORMS.map((f) => ({ ...c, ...f }))))('a lea
   it.skipIf(skip)('is held while the command runs, refreshed, and removed at its end', async () => {
     rmSync(leases, { recursive: true, force: true });
     let pid = 0;
-    const env = { PATH: '/usr/bin:/bin', ENVLOCK_LEASE_REFRESH_SECONDS: '1' };
+    const env = { ...COLD, ENVLOCK_LEASE_REFRESH_SECONDS: '1' };
     const pending = runWithSpecFd(spec(), ['sleep', '3'], { prefix, env, onSpawn: (p) => (pid = p) });
     expect(await waitUntil(() => leasesIn(leases).length === 1)).toBe(true);
     // The launcher itself (the supervisor) holds it: named after its pid and start time.
@@ -67,11 +69,11 @@ describe.each(CALLERS.flatMap((c) => FORMS.map((f) => ({ ...c, ...f }))))('a lea
 
   it.skipIf(skip)('is removed when the command is killed or the launcher is terminated', async () => {
     rmSync(leases, { recursive: true, force: true });
-    const killed = await runWithSpecFd(spec(), ['sh', '-c', 'kill -KILL $$'], { prefix });
+    const killed = await runWithSpecFd(spec(), ['sh', '-c', 'kill -KILL $$'], { prefix, env: COLD });
     expect(killed.signal).toBe('SIGKILL');
     expect(leasesIn(leases)).toEqual([]);
     let pid = 0;
-    const pending = runWithSpecFd(spec(), ['sleep', '30'], { prefix, onSpawn: (p) => (pid = p) });
+    const pending = runWithSpecFd(spec(), ['sleep', '30'], { prefix, env: COLD, onSpawn: (p) => (pid = p) });
     expect(await waitUntil(() => leasesIn(leases).length === 1)).toBe(true);
     process.kill(pid, 'SIGTERM');
     const terminated = await pending;

@@ -26,6 +26,8 @@ afterAll(() => {
   for (const dir of [rootfs, path.dirname(image), work]) removeTree(dir);
 });
 
+/** These tests are about the per-run server, so warm starts (a lingering holder) are off. */
+const COLD = { PATH: '/usr/bin:/bin', ENVLOCK_WARM: '0' };
 const spec = (img: string, extra = '') => `envlock-launch-spec 1\nsquashfs ${img}\nenv PATH=/bin\ncwd ${work}\n${extra}`;
 
 describe.each(CALLERS)('a squashfs image as $name', ({ name, prefix }) => {
@@ -33,8 +35,9 @@ describe.each(CALLERS)('a squashfs image as $name', ({ name, prefix }) => {
     const tag = `envlock-scancel-${process.pid}-${name}`;
     const ready = path.join(work, `${tag}.ready`);
     // On SIGTERM the command still reads from the image, as a job saving its state would.
-    const script = `trap 'cat /etc/os-release; exit 0' TERM; touch ${ready}; while :; do sleep 0.1; done; : ${tag}`;
-    const pending = runWithSpecFd(spec(image), ['sh', '-c', script], { prefix });
+    // Every process gets the signal (and the relays pass it on), so the trap ignores repeats.
+    const script = `trap 'trap "" TERM; cat /etc/os-release; exit 0' TERM; touch ${ready}; while :; do sleep 0.1; done; : ${tag}`;
+    const pending = runWithSpecFd(spec(image), ['sh', '-c', script], { prefix, env: COLD });
     expect(await waitUntil(() => spawnSync('test', ['-e', ready]).status === 0)).toBe(true);
     const all = processesWith(tag);
     // The launcher, the init, the squashfs server and the command.
@@ -50,7 +53,7 @@ describe.each(CALLERS)('a squashfs image as $name', ({ name, prefix }) => {
     const tag = `envlock-sqkill-${process.pid}-${name}`;
     const ready = path.join(work, `${tag}.ready`);
     let pid = 0;
-    const pending = runWithSpecFd(spec(image), ['sh', '-c', `touch ${ready}; sleep 30; : ${tag}`], { prefix, onSpawn: (p) => (pid = p) });
+    const pending = runWithSpecFd(spec(image), ['sh', '-c', `touch ${ready}; sleep 30; : ${tag}`], { prefix, env: COLD, onSpawn: (p) => (pid = p) });
     expect(await waitUntil(() => pid !== 0 && spawnSync('test', ['-e', ready]).status === 0)).toBe(true);
     const all = processesWith(tag);
     const init = all.find((p) => p.ppid === pid && p.exe === LAUNCHER);
@@ -75,7 +78,7 @@ describe.each(CALLERS)('a squashfs image as $name', ({ name, prefix }) => {
       [truncated, `truncated (4096 of ${size} bytes)`],
     ];
     for (const [bad, why] of cases) {
-      const result = await runWithSpecFd(spec(bad!), ['true'], { prefix });
+      const result = await runWithSpecFd(spec(bad!), ['true'], { prefix, env: COLD });
       expect(result.stderr).toBe(`envlock-launch: squashfs: cannot read ${bad}: ${why}; check it with \`envlock verify\` and repair it with \`envlock pull --repair\`\n`);
       expect(result.status).toBe(125);
     }
@@ -89,7 +92,7 @@ describe.each(CALLERS)('a squashfs image as $name', ({ name, prefix }) => {
     writeFileSync(blocker, '', { mode: 0o600 });
     const block = name === 'root' ? 'mount -t tmpfs none /dev' : `mount --bind ${blocker} /dev/fuse`;
     const wrapped = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `${block} && exec "$@"`, 'sh', ...prefix];
-    const result = await runWithSpecFd(spec(image), ['true'], { prefix: wrapped });
+    const result = await runWithSpecFd(spec(image), ['true'], { prefix: wrapped, env: COLD });
     const why = name === 'root' ? 'No such file or directory \\(errno 2\\)' : 'Permission denied \\(errno 13\\)';
     expect(result.stderr).toMatch(new RegExp(`^envlock-launch: squashfs: cannot open /dev/fuse to mount ${image}: ${why}; an administrator must load the fuse module and make /dev/fuse mode 0666 \\(as udev does on a stock host\\), or use the tree image format \\(envlock pull --image-format tree\\)\\n$`));
     expect(result.status).toBe(4);
