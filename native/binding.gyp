@@ -1,6 +1,6 @@
-# Three targets: the node-addon-api addon (probes, CPU features, execve); the entry library
-# (spec, namespaces, root, squashfs mount, leases; src/envlock-enter.h), which the launcher and
-# the Slurm SPANK plugin link; and the small C launcher executable. They land in
+# Three targets: the node-addon-api addon (probes, CPU features, execve, layer decompression
+# with libzstd and zlib); the entry library (spec, namespaces, root, squashfs mount, leases;
+# src/envlock-enter.h), which the launcher and the Slurm SPANK plugin link; and the small C launcher executable. They land in
 # build/Release/. The launcher is linked statically where the C library allows it (about
 # 0.5 ms less start-up per launch). Squashfs support needs the squashfuse and fuse3 headers;
 # without them everything else builds and the launcher says it cannot mount squashfs images.
@@ -15,7 +15,8 @@
   "targets": [
     {
       "target_name": "envlock_native",
-      "sources": ["src/addon.cc", "src/cpu-features.cc", "src/userns-probe.cc", "src/cpu-detect.c"],
+      "sources": ["src/addon.cc", "src/cpu-features.cc", "src/userns-probe.cc", "src/cpu-detect.c", "src/layer-decoder.cc"],
+      "libraries": ["-lzstd", "-lz"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags": ["-O2", "-Wall", "-Wextra"],

@@ -49,11 +49,14 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
     return result;
   }
   // Only a cold pull pays for the downloader and the unpacker (start-up budget, STYLE.md).
-  const [{ findBlob, ingestBlob }, { installRootfs }, { applyLayer }] = await Promise.all([
+  const [{ findBlob, ingestBlob }, { installRootfs }, { unpackImage }, { TreeSink }, { decodeLimits }] = await Promise.all([
     import('../store/blob-store.js'),
     import('../store/rootfs-store.js'),
-    import('../unpack/apply-layer.js'),
+    import('../unpack/unpack-image.js'),
+    import('../unpack/tree-sink.js'),
+    import('../unpack/limits.js'),
   ]);
+  const limits = decodeLimits(ctx.env);
   let opened: Promise<ImageSource> | undefined;
   const source = () => (opened ??= input.source());
   const fetchBlob = async (desc: Descriptor, what: string) => {
@@ -79,24 +82,21 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
   const configPath = findBlob(store, image.config.digest)!;
   const config = JSON.parse(await fs.readFile(configPath, 'utf8')) as { rootfs?: { diff_ids?: string[] } };
   const diffIds = config.rootfs?.diff_ids ?? [];
+  const layers = image.layers.map((layer, i) => {
+    const compression = layerCompression(layer.mediaType);
+    if (compression === undefined) throw new EnvlockError('LAYER_MEDIA_TYPE', `Layer ${shortDigest(layer.digest)} of ${input.reference} has media type ${layer.mediaType}, which envlock cannot unpack.`, { hint: 'Use an image whose layers are tar, tar+gzip or tar+zstd.' });
+    const diffId = diffIds[i];
+    return {
+      open: () => createReadStream(findBlob(store, layer.digest)!),
+      compression,
+      layerName: `layer ${i + 1} of ${input.reference} (${shortDigest(layer.digest)})`,
+      ...(diffId === undefined ? {} : { expectedDiffId: diffId }),
+    };
+  });
   const installed = await installRootfs(store, image.manifest.digest, async (tmp) => {
-    for (const [i, layer] of image.layers.entries()) {
-      const compression = layerCompression(layer.mediaType);
-      if (compression === undefined) throw new EnvlockError('LAYER_MEDIA_TYPE', `Layer ${shortDigest(layer.digest)} of ${input.reference} has media type ${layer.mediaType}, which envlock cannot unpack.`, { hint: 'Use an image whose layers are tar, tar+gzip or tar+zstd.' });
-      const stream = createReadStream(findBlob(store, layer.digest)!);
-      const diffId = diffIds[i];
-      await applyLayer(tmp, stream, {
-        compression,
-        unprivileged: true,
-        sealFiles: true,
-        reporter: ctx.reporter,
-        signal: ctx.signal,
-        layerName: `layer ${i + 1} of ${input.reference} (${shortDigest(layer.digest)})`,
-        ...(diffId === undefined ? {} : { expectedDiffId: diffId }),
-      });
-    }
-    return { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })) };
-  }, { signal: ctx.signal, filesSealed: true });
+    const { treeDigest } = await unpackImage(new TreeSink(tmp), layers, { reporter: ctx.reporter, signal: ctx.signal, limits });
+    return { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })), treeDigest };
+  }, { signal: ctx.signal, sealed: true });
   result.rootfs = installed.path;
   result.unpacked = installed.created;
   return result;

@@ -22,7 +22,23 @@ export interface NativeCpu {
   vendor?: string;
 }
 
+/** One step of a layer decoder (native/src/layer-decoder.cc): input bytes used, output made. */
+export interface DecodeStep {
+  consumed: number;
+  output: Buffer;
+  /** The stream stands at a clean boundary (a zstd frame or gzip member fully decoded). */
+  ended: boolean;
+}
+
+/** Streaming gzip or zstd decoder running on libuv's thread pool; one decode() at a time. */
+export interface NativeDecoder {
+  decode(input: Buffer, maxOutput: number): Promise<DecodeStep>;
+  close(): void;
+}
+
 export interface NativeAddon {
+  /** A layer decoder; zstd frames needing a window above 2^windowLogMax are refused (code "window"). */
+  Decoder: new (kind: 'gzip' | 'zstd', windowLogMax: number) => NativeDecoder;
   /** Replaces this process with `path` (execve). Returns only by throwing (errno, code). */
   execLauncher(path: string, argv: string[], env: string[]): never;
   cpuFeatures(): NativeCpu;

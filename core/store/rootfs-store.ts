@@ -6,7 +6,7 @@ import path from 'node:path';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { assertDigest, digestParts } from '../oci/digest.js';
 import { treeDigest } from '../unpack/tree-digest.js';
-import { fsyncDir, randomSuffix, removeTree, sealDirectories, sealTree, storeIoError, writeFileAtomic } from './fs-util.js';
+import { fsyncDir, randomSuffix, removeTree, sealTree, storeIoError, syncFilesystem, writeFileAtomic } from './fs-util.js';
 import { rootfsMetaPathIn, rootfsPathIn } from './layout.js';
 import { withLock, type LockOptions } from './lock.js';
 import type { Store } from './store.js';
@@ -34,9 +34,9 @@ export interface InstallOptions {
   signal?: AbortSignal;
   /** false: keep the build's treeDigest instead of hashing the sealed tree (default true). */
   recordTreeDigest?: boolean;
-  /** true: the build wrote every regular file already sealed (applyLayer's sealFiles), so only
-   * directories are sealed here instead of re-opening every file (sealDirectories). */
-  filesSealed?: boolean;
+  /** true: the build left the tree sealed and returned its treeDigest (core/unpack's TreeSink and
+   * unpackImage do), so the tree is not walked again here: no seal pass, no digest pass. */
+  sealed?: boolean;
   onWait?: LockOptions['onWait'];
 }
 
@@ -84,16 +84,24 @@ export async function installRootfs(store: Store, manifestDigest: string, build:
       if (options.signal?.aborted === true) {
         throw new EnvlockError('INTERRUPTED', `Unpacking image ${digest} was interrupted.`, { hint: 'Run the command again.' });
       }
-      // The private 0700 we created is not the image's "/": unless the build set a mode from the
-      // layers, give the root the conventional 0755 (sealed to 0555) so every user can enter it.
-      if (((await fs.stat(tmpDir)).mode & 0o7777) === 0o700) await fs.chmod(tmpDir, 0o755);
-      await (options.filesSealed === true ? sealDirectories(tmpDir, store.durableRootfs) : sealTree(tmpDir, store.durableRootfs));
-      // The tree digest covers modes, so it is taken here, after sealing, over exactly the tree
-      // that gets published (a digest from inside build would never match again).
+      let treeDigestOfBuild = built.treeDigest;
+      if (options.sealed === true) {
+        // Durable publication still needs the data on disk: one syncfs(2), or a per-file pass
+        // (async, so a lock heartbeat keeps beating) where that is unavailable.
+        if (store.durableRootfs && !(await syncFilesystem(tmpDir))) await sealTree(tmpDir, true);
+      } else {
+        // The private 0700 we created is not the image's "/": unless the build set a mode from the
+        // layers, give the root the conventional 0755 (sealed to 0555) so every user can enter it.
+        if (((await fs.stat(tmpDir)).mode & 0o7777) === 0o700) await fs.chmod(tmpDir, 0o755);
+        await sealTree(tmpDir, store.durableRootfs);
+        // The tree digest covers modes, so it is taken after sealing, over exactly the tree that
+        // gets published (a digest from inside build would never match again).
+        if (options.recordTreeDigest !== false) treeDigestOfBuild = await treeDigest(tmpDir);
+      }
       const meta: RootfsMeta = {
         ...built,
         manifestDigest: digest,
-        treeDigest: options.recordTreeDigest === false ? built.treeDigest : await treeDigest(tmpDir),
+        ...(treeDigestOfBuild === undefined ? {} : { treeDigest: treeDigestOfBuild }),
         unpackedAt: built.unpackedAt ?? new Date().toISOString(),
       };
       await fs.mkdir(path.dirname(target), { recursive: true });

@@ -1,44 +1,37 @@
-// applyLayer: streams one layer blob into a rootfs: decompress, hash the tar (DiffID), parse
-// it with node-tar's Parser, and apply every entry ourselves, confined to the rootfs.
+// applyLayer: streams one layer blob through the applier: decompress (bounded, off the main
+// thread), hash the tar stream (the DiffID), read it as Go's archive/tar does, and let the
+// applier decide every entry. Layers are applied in order onto one ImageApplier.
 
 import { createHash } from 'node:crypto';
 import { addAbortSignal, type Readable } from 'node:stream';
-import { Parser, type ReadEntry } from 'tar';
 import type { Reporter } from '../context.js';
 import { EnvlockError } from '../errors.js';
 import type { LayerCompression } from '../oci/media-types.js';
 import { shortDigest } from '../oci/digest.js';
+import { ByteSource } from './byte-source.js';
 import { DecompressError, decompressed } from './decompress.js';
-import { EntryWriter, Sample, type EntryHeader, type EntryType, type FileSink } from './entry-writer.js';
-import { RootfsWalker, realRoot } from './rootfs-walker.js';
-import { assertPlainTar, checkGlobalHeader, checkMeta } from './tar-guards.js';
+import type { ImageApplier } from './image-applier.js';
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_EXPANSION, DEFAULT_ZSTD_WINDOW_LOG_MAX, type DecodeLimits } from './limits.js';
+import { summarise } from './summary.js';
+import { TarReader } from './tar-reader.js';
 import { corrupt, fsFailure, interrupted, readFailure, tooLarge, type LayerLabel } from './unpack-errors.js';
-import { LayerChanges } from './whiteouts.js';
-import { finishDirectories, summarise } from './finish.js';
 
-export const DEFAULT_MAX_BYTES = 64 * 1024 ** 3;
-export const DEFAULT_MAX_ENTRIES = 2_000_000;
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES };
 
 export interface ApplyLayerOptions {
   compression: LayerCompression;
-  /** Bound on the uncompressed size (LAYER_TOO_LARGE beyond it); default 64 GiB. */
+  /** Bound on the uncompressed size, holes of sparse files included (LAYER_TOO_LARGE); default 64 GiB. */
   maxBytes?: number;
   /** Bound on the number of entries; default 2,000,000. */
   maxEntries?: number;
-  /** Always true in practice: device nodes are skipped and nothing is chowned either way. */
-  unprivileged: boolean;
+  /** Expansion and zstd window limits (limits.ts decodeLimits); defaults when absent. */
+  limits?: DecodeLimits;
   reporter: Reporter;
   signal?: AbortSignal;
   /** The config's rootfs.diff_ids entry; a mismatch is DIFF_ID_MISMATCH. */
   expectedDiffId?: string;
   /** How messages name the layer, e.g. "layer 2 of ubuntu:24.04 (sha256:…)". */
   layerName?: string;
-  /**
-   * true: regular files get their sealed mode (no write bits, docs/store.md) as they are
-   * written, through the descriptor already held, so installRootfs need not re-open them.
-   * Later layers still replace such files: unlink(2) needs write on the directory only.
-   */
-  sealFiles?: boolean;
 }
 
 export interface ApplyLayerResult {
@@ -47,176 +40,61 @@ export interface ApplyLayerResult {
   entries: number;
   /** Uncompressed bytes read. */
   bytes: number;
-  /** Summary lines (skipped devices, dropped setuid bits, …), already sent to the reporter:
-   * expected behaviour through reporter.info, real problems through reporter.warn. */
+  /** Summary lines (skipped devices, dropped setuid bits, …), already sent to the reporter. */
   warnings: string[];
 }
 
-const TYPES: Record<string, EntryType | undefined> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'dir',
-  GNUDumpDir: 'dir',
-  SymbolicLink: 'symlink',
-  Link: 'hardlink',
-  CharacterDevice: 'char',
-  BlockDevice: 'block',
-  FIFO: 'fifo',
-};
+const DEFAULT_LIMITS: DecodeLimits = { maxExpansion: DEFAULT_MAX_EXPANSION, zstdWindowLogMax: DEFAULT_ZSTD_WINDOW_LOG_MAX };
 
 /**
- * Applies a layer on top of what `rootfs` already holds (lower layers, in order). The rootfs
- * must be private to this process (a fresh directory under a 0700 parent) until finished.
- * On any error the rootfs is left partly written, never anything outside it: discard it.
+ * Applies one layer on top of what the applier holds (lower layers, in order). On any error the
+ * destination is partly written and must be discarded (the applier's abort(), then the caller).
  */
-export async function applyLayer(rootfs: string, input: Readable, options: ApplyLayerOptions): Promise<ApplyLayerResult> {
-  const label: LayerLabel = {
-    layer: options.layerName ?? (options.expectedDiffId ? `layer ${shortDigest(options.expectedDiffId)}` : 'the layer'),
-  };
-  const root = realRoot(rootfs);
-  const signal = options.signal;
+export async function applyLayer(applier: ImageApplier, input: Readable, options: ApplyLayerOptions): Promise<ApplyLayerResult> {
+  const layer = options.layerName ?? (options.expectedDiffId ? `layer ${shortDigest(options.expectedDiffId)}` : 'the layer');
+  applier.beginLayer(layer);
+  const label: LayerLabel = applier.label;
+  const { signal } = options;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-  const task = options.reporter.task(`unpacking ${label.layer}`);
-  if (signal !== undefined) {
-    addAbortSignal(signal, input);
-  }
-  // Errors of the input stream are read failures, told apart from errors of the rootfs.
+  const task = options.reporter.task(`unpacking ${layer}`);
+  if (signal !== undefined) addAbortSignal(signal, input);
+  // Errors of the input stream are read failures, told apart from errors of the destination.
   let inputError: unknown;
   input.on('error', (error) => {
     inputError ??= error;
   });
-
-  const walker = new RootfsWalker(root, label);
-  const changes = new LayerChanges();
-  walker.onImpliedDir = (rel) => changes.add(rel);
-  const writer = new EntryWriter(walker, changes, label, options.sealFiles === true);
-  const ignored = new Sample();
   const hash = createHash('sha256');
   let bytes = 0;
   let entries = 0;
-  let failure: unknown;
-  let sink: FileSink | undefined;
-  let current = '';
-  let sawEof = false;
-  let allZero = true;
-
-  const fail = (error: unknown): void => {
-    failure ??= error;
-    sink?.abort();
-    sink = undefined;
-  };
-  const parser = new Parser({ strict: true, zstd: false, brotli: false });
-  parser.on('error', (error: Error) => fail(corrupt(label, error.message, error)));
-  parser.on('warn', (code: string, message: string) => fail(corrupt(label, `${code}: ${message}`)));
-  parser.on('eof', () => {
-    sawEof = true;
-  });
-  parser.on('meta', (body: string) => {
-    try {
-      checkMeta(body, label);
-    } catch (error) {
-      fail(error);
-    }
-  });
-  parser.on('ignoredEntry', (entry: ReadEntry) => {
-    if (entry.meta) {
-      fail(corrupt(label, `the extended header ${JSON.stringify(entry.path)} is larger than 1 MiB`));
-    } else {
-      ignored.add(`${entry.path} (${entry.header.type})`);
-    }
-  });
-  parser.on('entry', (entry: ReadEntry) => {
-    if (failure !== undefined) {
-      entry.resume();
-      return;
-    }
-    current = entry.path;
-    try {
-      if (signal?.aborted) {
-        throw interrupted(label);
-      }
-      if (++entries > maxEntries) {
-        throw tooLarge(label, `it has more than ${maxEntries} entries`);
-      }
-      checkGlobalHeader(entry.globalExtended, label);
-      const type = TYPES[entry.header.type ?? ''];
-      if (type === undefined) {
-        ignored.add(`${entry.path} (${entry.header.type})`);
-        entry.resume();
-        return;
-      }
-      const header: EntryHeader = {
-        path: entry.path,
-        type,
-        mode: typeof entry.mode === 'number' && Number.isFinite(entry.mode) ? entry.mode & 0o7777 : undefined,
-        mtime: entry.mtime,
-        linkpath: entry.linkpath,
-      };
-      const fileSink = writer.apply(header);
-      if (fileSink !== undefined) {
-        sink = fileSink;
-        entry.on('data', (chunk: Buffer) => {
-          try {
-            sink?.write(chunk);
-          } catch (error) {
-            fail(fsFailure(label, current, rootfs, error));
-          }
-        });
-        entry.on('end', () => {
-          try {
-            sink?.end();
-            sink = undefined;
-          } catch (error) {
-            fail(fsFailure(label, current, rootfs, error));
-          }
-        });
-      }
-    } catch (error) {
-      fail(fsFailure(label, current, rootfs, error));
-    }
-    entry.resume();
-  });
-
-  try {
-    let head = Buffer.alloc(0);
-    for await (const chunk of decompressed(input, options.compression)) {
+  applier.holeBytes = 0;
+  let head = Buffer.alloc(0);
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of decompressed(input, options.compression, options.limits ?? DEFAULT_LIMITS, label)) {
       if (head.length < 4) {
         // The first bytes may arrive split over several chunks.
         head = Buffer.concat([head, chunk.subarray(0, 4 - head.length)]);
         assertPlainTar(head, label);
       }
       bytes += chunk.length;
-      if (bytes > maxBytes) {
-        throw tooLarge(label, `it expands to more than ${maxBytes} bytes`);
-      }
+      if (bytes + applier.holeBytes > maxBytes) throw tooLarge(label, `it expands to more than ${maxBytes} bytes`);
       hash.update(chunk);
       task.advance(chunk.length);
-      if (allZero && chunk.some((byte) => byte !== 0)) {
-        allZero = false;
-      }
-      if (!sawEof && failure === undefined) {
-        parser.write(chunk);
-      }
-      if (failure !== undefined) {
-        throw failure;
-      }
-      if (signal?.aborted) {
-        throw interrupted(label);
-      }
+      if (signal?.aborted) throw interrupted(label);
+      yield chunk;
     }
-    if (!sawEof) {
-      parser.end();
+  }
+  const source = new ByteSource(counted());
+  const reader = new TarReader(source, label);
+  try {
+    for (let member = await reader.next(); member !== undefined; member = await reader.next()) {
+      if (signal?.aborted) throw interrupted(label);
+      if (++entries > maxEntries) throw tooLarge(label, `it has more than ${maxEntries} entries`);
+      applier.maxHoleBytes = maxBytes - bytes;
+      await applier.apply(member, reader);
     }
-    // An all-zero stream (Docker's "empty layer") has no entries; node-tar calls that an
-    // unrecognised archive, Go's archive/tar and GNU tar accept it.
-    if (failure !== undefined && !(allZero && entries === 0 && bytes % 512 === 0)) {
-      throw failure;
-    }
-    if (!sawEof && bytes % 512 !== 0) {
-      throw corrupt(label, 'it ends in the middle of a 512-byte block (truncated)');
-    }
+    // Bytes after the end-of-archive marker are part of the DiffID too.
+    await source.drain();
     const diffId = `sha256:${hash.digest('hex')}`;
     if (options.expectedDiffId !== undefined && options.expectedDiffId !== diffId) {
       throw new EnvlockError('DIFF_ID_MISMATCH', `The uncompressed content of ${label.layer} has digest ${diffId}, but the image config says ${options.expectedDiffId}.`, {
@@ -224,35 +102,28 @@ export async function applyLayer(rootfs: string, input: Readable, options: Apply
         details: { layer: label.layer, expected: options.expectedDiffId, actual: diffId },
       });
     }
-    finishDirectories(walker, label);
-    const lines = summarise(writer.notes, ignored);
-    for (const line of lines) {
-      options.reporter[line.level](line.text);
-    }
-    const warnings = lines.map((line) => line.text);
+    const lines = summarise(applier.notes);
+    for (const line of lines) options.reporter[line.level](line.text);
     task.done(`${entries} entries`);
-    return { diffId, entries, bytes, warnings };
+    return { diffId, entries, bytes, warnings: lines.map((line) => line.text) };
   } catch (error) {
-    sink?.abort();
     input.destroy();
     task.fail();
-    throw error === inputError ? translateRead(error, label, signal) : translate(error, label, signal, current, rootfs);
+    if (error === inputError) throw signal?.aborted ? interrupted(label) : readFailure(label, error);
+    throw translate(error, label, signal, applier.current, applier.sink.location ?? 'the image');
   }
 }
 
-function translateRead(error: unknown, label: LayerLabel, signal: AbortSignal | undefined): unknown {
-  return signal?.aborted ? interrupted(label) : readFailure(label, error);
+/** A tar stream that begins like a compressed one is a mislabelled media type: refuse it. */
+function assertPlainTar(head: Buffer, label: LayerLabel): void {
+  const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const zstd = head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528;
+  if (gzip || zstd) throw corrupt(label, 'its uncompressed content is itself compressed (mislabelled media type)');
 }
 
-function translate(error: unknown, label: LayerLabel, signal: AbortSignal | undefined, entry: string, root: string): unknown {
-  if (error instanceof EnvlockError) {
-    return error;
-  }
-  if (signal?.aborted || (error as { name?: string } | undefined)?.name === 'AbortError') {
-    return interrupted(label);
-  }
-  if (error instanceof DecompressError) {
-    return corrupt(label, error.message, error);
-  }
-  return fsFailure(label, entry, root, error);
+function translate(error: unknown, label: LayerLabel, signal: AbortSignal | undefined, entry: string, where: string): unknown {
+  if (error instanceof EnvlockError) return error;
+  if (signal?.aborted || (error as { name?: string } | undefined)?.name === 'AbortError') return interrupted(label);
+  if (error instanceof DecompressError) return corrupt(label, error.message, error);
+  return fsFailure(label, entry, where, error);
 }

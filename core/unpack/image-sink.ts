@@ -52,6 +52,8 @@ export interface FileContent {
 }
 
 export interface ImageSink<H = unknown> {
+  /** Where the sink writes (a directory, a file), for messages such as "the filesystem holding … is full". */
+  readonly location?: string;
   /** A directory comes into being at path (implied parents too). The root exists from the start
    * and existing directories are not re-announced; their final mode and mtime come with finish(). */
   directory(path: string, node: ImageNode<H>): SinkStep;

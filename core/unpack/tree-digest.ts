@@ -1,12 +1,75 @@
-// treeDigest: one sha256 over an unpacked rootfs (paths, types, stored modes, link targets,
-// file contents), so two unpacks of the same image can be compared byte for byte.
+// The tree digest (docs/security.md "Tree digest"): one sha256 over an image's paths, types,
+// stored modes, link targets and file contents. digestImage computes it from the applier's
+// in-memory tree; treeDigest(dir) recomputes it from a directory on disk (`envlock verify`).
+// Both yield to the event loop regularly, so a lock heartbeat never starves.
 
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { hashFile } from '../fs/hash-file.js';
+import { compareNames, type ImageNode } from './image-sink.js';
 
 /** Files hashed at once: enough to hide latency on network filesystems. */
 const PARALLEL_READS = 8;
+/** Milliseconds of synchronous work between two yields to the event loop. */
+const SLICE_MS = 20;
+
+const NUL = Buffer.alloc(1);
+
+/** Appends one record: PATH NUL TYPE NUL MODE NUL VALUE NUL. */
+function record(hash: Hash, path: Buffer | string, type: string, mode: number, value: Buffer | string): void {
+  hash.update(path);
+  hash.update(NUL);
+  hash.update(type);
+  hash.update(NUL);
+  hash.update(mode.toString(8).padStart(4, '0'));
+  hash.update(NUL);
+  hash.update(value);
+  hash.update(NUL);
+}
+
+/** Resolves after a slice of work: a setImmediate turn once SLICE_MS have passed. */
+function pacer(): () => Promise<void> {
+  let since = Date.now();
+  return async () => {
+    if (Date.now() - since >= SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = Date.now();
+    }
+  };
+}
+
+/**
+ * The digest of an in-memory image tree. Records must come in byte order of their full paths
+ * ("a", "a-b", "a/x"); within a directory, a child directory's subtree sorts as its name plus
+ * "/", so sorting each directory's keys gives exactly that order without a global sort.
+ */
+export async function digestImage(root: ImageNode): Promise<string> {
+  const hash = createHash('sha256');
+  const pace = pacer();
+  const walk = async (dir: ImageNode, prefix: string): Promise<void> => {
+    const keys: Array<{ key: string; name: string; node: ImageNode; subtree: boolean }> = [];
+    for (const [name, node] of dir.children ?? []) {
+      keys.push({ key: name, name, node, subtree: false });
+      if (node.kind === 'dir') keys.push({ key: `${name}/`, name, node, subtree: true });
+    }
+    keys.sort((a, b) => compareNames(a.key, b.key));
+    for (const { name, node, subtree } of keys) {
+      const path = prefix + name;
+      if (subtree) {
+        await walk(node, `${path}/`);
+      } else if (node.kind === 'dir') {
+        record(hash, path, 'd', node.mode, '');
+      } else if (node.kind === 'file') {
+        record(hash, path, 'f', node.mode, node.sha256 ?? '');
+      } else {
+        record(hash, path, 'l', node.mode, node.target ?? '');
+      }
+      await pace();
+    }
+  };
+  await walk(root, '');
+  return `sha256:${hash.digest('hex')}`;
+}
 
 interface Item {
   path: Buffer;
@@ -18,16 +81,12 @@ interface Item {
 }
 
 /**
- * The digest's exact encoding is specified in docs/security.md ("Tree digest"): for every
- * entry below the root (the root itself is excluded), sorted by path bytes,
- *   path NUL type NUL mode(4 octal digits) NUL value NUL
- * where type is d/f/l/o, value is the lower-case hex sha256 of a file's content, a symlink's
- * target bytes, or empty. Hard-linked files hash as independent regular files; mtimes and
- * ownership are not part of the digest. Names are handled as raw bytes throughout.
+ * The digest of a directory on disk, walking with lstat and never following symlinks; names
+ * are raw bytes throughout. Hard-linked files hash as independent regular files.
  */
 export async function treeDigest(rootfs: string): Promise<string> {
   const items: Item[] = [];
-  collect(Buffer.from(rootfs), Buffer.alloc(0), items);
+  await collect(Buffer.from(rootfs), Buffer.alloc(0), items, pacer());
   items.sort((a, b) => Buffer.compare(a.path, b.path));
   const files = items.filter((item) => item.type === 'f');
   let next = 0;
@@ -40,25 +99,15 @@ export async function treeDigest(rootfs: string): Promise<string> {
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, files.length) }, worker));
   const hash = createHash('sha256');
-  const nul = Buffer.alloc(1);
+  const pace = pacer();
   for (const item of items) {
-    hash.update(item.path);
-    hash.update(nul);
-    hash.update(item.type);
-    hash.update(nul);
-    hash.update(item.mode.toString(8).padStart(4, '0'));
-    hash.update(nul);
-    if (item.type === 'f') {
-      hash.update(item.value ?? '');
-    } else if (item.type === 'l') {
-      hash.update(item.source);
-    }
-    hash.update(nul);
+    record(hash, item.path, item.type, item.mode, item.type === 'f' ? (item.value ?? '') : item.type === 'l' ? item.source : '');
+    await pace();
   }
   return `sha256:${hash.digest('hex')}`;
 }
 
-function collect(dirAbs: Buffer, dirRel: Buffer, items: Item[]): void {
+async function collect(dirAbs: Buffer, dirRel: Buffer, items: Item[], pace: () => Promise<void>): Promise<void> {
   const slash = Buffer.from('/');
   for (const name of fs.readdirSync(dirAbs, { encoding: 'buffer' })) {
     const abs = Buffer.concat([dirAbs, slash, name]);
@@ -67,7 +116,7 @@ function collect(dirAbs: Buffer, dirRel: Buffer, items: Item[]): void {
     const mode = stat.mode & 0o7777;
     if (stat.isDirectory()) {
       items.push({ path: rel, type: 'd', mode, source: abs });
-      collect(abs, rel, items);
+      await collect(abs, rel, items, pace);
     } else if (stat.isFile()) {
       items.push({ path: rel, type: 'f', mode, source: abs });
     } else if (stat.isSymbolicLink()) {
@@ -75,5 +124,6 @@ function collect(dirAbs: Buffer, dirRel: Buffer, items: Item[]): void {
     } else {
       items.push({ path: rel, type: 'o', mode, source: abs });
     }
+    await pace();
   }
 }

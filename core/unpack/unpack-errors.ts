@@ -27,6 +27,24 @@ export function corrupt(label: LayerLabel, what: string, cause?: unknown): Envlo
   });
 }
 
+/** A name or link target that is not valid UTF-8: refused, never guessed (docs/security.md "Names"). */
+export function notUtf8(label: LayerLabel, entry: Buffer, what: string): EnvlockError {
+  const shown = escapeBytes(entry);
+  return new EnvlockError('LAYER_UNSUPPORTED', `The entry "${shown}" in ${label.layer} has a ${what} that is not valid UTF-8, which envlock does not unpack.`, {
+    hint: 'Ask the publisher of the image to use UTF-8 file names, or pull a different tag or digest.',
+    details: { entry: shown, layer: label.layer },
+  });
+}
+
+/** Printable ASCII as it is, every other byte as \xNN: names that are not UTF-8 shown exactly. */
+export function escapeBytes(bytes: Buffer): string {
+  let out = '';
+  for (const byte of bytes) {
+    out += byte >= 0x20 && byte < 0x7f && byte !== 0x5c && byte !== 0x22 ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
 export function tooLarge(label: LayerLabel, what: string): EnvlockError {
   return new EnvlockError('LAYER_TOO_LARGE', `${label.layer} is larger than allowed: ${what}.`, {
     hint: 'Free space or raise the limit only if you trust this image; a layer this large may be a decompression bomb.',

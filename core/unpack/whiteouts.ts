@@ -1,16 +1,18 @@
 // OCI whiteouts (image-spec layer.md "Whiteouts"): hide paths of *lower* layers only, never
 // what this same layer adds, whatever their order in the stream, and in linear time.
 
-import fs from 'node:fs';
+import type { ImageNode } from './image-sink.js';
 import { relJoin } from './entry-path.js';
-import type { RootfsWalker } from './rootfs-walker.js';
+
+/** Removes child `name` of directory `dir` (at image path dirPath) from the image and the sink. */
+export type Remove<H> = (dirPath: string, dir: ImageNode<H>, name: string) => Promise<void>;
 
 /**
- * What the current layer has put in the rootfs. A whiteout or opaque marker removes
- * everything at or below its target that is not in `created` and has nothing of this
- * layer below it (`holds`). Once a subtree has been pruned it holds only this layer's
- * content, so it is never walked again (containerd CVE-2026-95838: repeated opaque
- * whiteouts re-scanning the tree).
+ * What the current layer has put in the image, by path. A whiteout or opaque marker removes
+ * everything at or below its target that is not in `created` and has nothing of this layer
+ * below it (`holds`). Once a subtree has been pruned it holds only this layer's content, so it
+ * is never walked again (containerd CVE-2026-95838: repeated opaque whiteouts re-scanning the
+ * tree).
  */
 export class LayerChanges {
   private readonly created = new Set<string>();
@@ -18,14 +20,14 @@ export class LayerChanges {
   private readonly pruned = new Set<string>();
 
   /** Records a path this layer wrote, and that its ancestors hold layer content. */
-  add(rel: string): void {
-    this.created.add(rel);
-    this.hold(rel);
+  add(path: string): void {
+    this.created.add(path);
+    this.hold(path);
   }
 
-  /** Records that directory rel and its ancestors hold content of this layer. */
-  hold(rel: string): void {
-    let at = rel;
+  /** Records that directory path and its ancestors hold content of this layer. */
+  hold(path: string): void {
+    let at = path;
     while (at !== '' && !this.holds.has(at)) {
       this.holds.add(at);
       const cut = at.lastIndexOf('/');
@@ -33,86 +35,46 @@ export class LayerChanges {
     }
   }
 
-  get size(): number {
-    return this.created.size;
-  }
-
-  private isPruned(rel: string): boolean {
-    if (this.pruned.has('')) {
-      return true;
-    }
-    let at = rel;
+  private isPruned(path: string): boolean {
+    if (this.pruned.has('')) return true;
+    let at = path;
     while (at !== '') {
-      if (this.pruned.has(at)) {
-        return true;
-      }
+      if (this.pruned.has(at)) return true;
       const cut = at.lastIndexOf('/');
       at = cut < 0 ? '' : at.slice(0, cut);
     }
     return false;
   }
 
-  private keeps(rel: string): boolean {
-    return this.created.has(rel) || this.holds.has(rel);
+  private keeps(path: string): boolean {
+    return this.created.has(path) || this.holds.has(path);
   }
 
-  /** ".wh.NAME" in real directory dirRel: hide the lower NAME (and all below it). */
-  whiteout(walker: RootfsWalker, dirRel: string, name: string): void {
-    const rel = relJoin(dirRel, name);
-    if (this.isPruned(rel)) {
-      return;
+  /** ".wh.NAME" in directory dir (at dirPath): hide the lower NAME and all below it. */
+  async whiteout<H>(dirPath: string, dir: ImageNode<H>, name: string, remove: Remove<H>): Promise<void> {
+    const path = relJoin(dirPath, name);
+    if (this.isPruned(path)) return;
+    const node = dir.children?.get(name);
+    if (node !== undefined) {
+      if (!this.keeps(path)) await remove(dirPath, dir, name);
+      else if (node.kind === 'dir') await this.pruneChildren(path, node, remove);
     }
-    let stat: fs.Stats | undefined;
-    try {
-      stat = fs.lstatSync(walker.abs(rel));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw error;
-      }
-    }
-    if (stat !== undefined) {
-      if (!this.keeps(rel)) {
-        removeTree(walker, rel, stat.isDirectory());
-      } else if (stat.isDirectory()) {
-        this.pruneChildren(walker, rel);
-      }
-    }
-    this.pruned.add(rel);
+    this.pruned.add(path);
   }
 
-  /** ".wh..wh..opq" in real directory dirRel: hide every lower child of it. */
-  opaque(walker: RootfsWalker, dirRel: string): void {
-    if (this.isPruned(dirRel)) {
-      return;
-    }
-    this.pruneChildren(walker, dirRel);
-    this.pruned.add(dirRel);
+  /** ".wh..wh..opq" in directory dir: hide every lower child of it. */
+  async opaque<H>(dirPath: string, dir: ImageNode<H>, remove: Remove<H>): Promise<void> {
+    if (this.isPruned(dirPath)) return;
+    await this.pruneChildren(dirPath, dir, remove);
+    this.pruned.add(dirPath);
   }
 
-  private pruneChildren(walker: RootfsWalker, dirRel: string): void {
-    for (const dirent of fs.readdirSync(walker.abs(dirRel), { withFileTypes: true })) {
-      const rel = relJoin(dirRel, dirent.name);
-      if (this.pruned.has(rel)) {
-        continue;
-      }
-      if (!this.keeps(rel)) {
-        removeTree(walker, rel, dirent.isDirectory());
-      } else if (dirent.isDirectory()) {
-        this.pruneChildren(walker, rel);
-      }
+  private async pruneChildren<H>(dirPath: string, dir: ImageNode<H>, remove: Remove<H>): Promise<void> {
+    for (const [name, child] of [...(dir.children ?? [])]) {
+      const path = relJoin(dirPath, name);
+      if (this.pruned.has(path)) continue;
+      if (!this.keeps(path)) await remove(dirPath, dir, name);
+      else if (child.kind === 'dir') await this.pruneChildren(path, child, remove);
     }
   }
-}
-
-/** Removes one path of the rootfs (recursively for a directory) without following symlinks. */
-export function removeTree(walker: RootfsWalker, rel: string, isDirectory: boolean): void {
-  const where = walker.abs(rel);
-  if (isDirectory) {
-    // fs.rmSync lstat-s every entry and unlinks symlinks instead of following them; our
-    // directories are always owner-rwx, so nothing below blocks the removal.
-    fs.rmSync(where, { recursive: true, force: true });
-  } else {
-    fs.unlinkSync(where);
-  }
-  walker.forget(rel);
 }

@@ -126,6 +126,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("execLauncher", Napi::Function::New(env, ExecLauncher, "execLauncher"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   exports.Set("probeUserNamespaces", Napi::Function::New(env, ProbeUserNamespaces, "probeUserNamespaces"));
+  exports.Set("Decoder", DefineDecoder(env));
 #ifdef ENVLOCK_HAVE_SQFS
   InitSqfsWriter(env, exports);  // absent when built without libsquashfs-dev
 #endif

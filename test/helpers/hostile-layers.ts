@@ -194,3 +194,14 @@ export function hugeSizeHeader(): Buffer {
   fixChecksum(tar, 0);
   return tar;
 }
+
+/**
+ * A zstd frame declaring a 2^windowLog-byte window (RFC 8878 3.1.1.1.2: exponent windowLog-10,
+ * mantissa 0) that stores `data` one byte per raw block: tiny on the wire, but a decoder without
+ * a window limit must reserve the whole window first (issue 12.3's 80 KB, 1 GiB frame).
+ */
+export function zstdWideWindowFrame(data: Buffer, windowLog: number): Buffer {
+  const parts: Buffer[] = [ZSTD_MAGIC, Buffer.from([0x00, (windowLog - 10) << 3])];
+  for (let i = 0; i < data.length; i++) parts.push(blockHeader(i === data.length - 1, 0, 1), data.subarray(i, i + 1));
+  return Buffer.concat(parts);
+}

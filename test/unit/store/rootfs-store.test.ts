@@ -50,21 +50,20 @@ describe('installRootfs', () => {
     expect(builds).toBe(0);
   });
 
-  it('with filesSealed, seals directories and the root, and leaves the files the build sealed as they are', async () => {
+  it('with sealed, publishes the tree the build sealed with the digest the build computed, walking nothing', async () => {
     const other = digestOf(Buffer.from('manifest-2'));
-    const plain = await installRootfs(store, manifest, buildTree);
     const result = await installRootfs(store, other, async (tmp) => {
       const built = await buildTree(tmp);
       await fs.chmod(path.join(tmp, 'bin', 'tool'), 0o555);
-      await fs.chmod(path.join(tmp, 'etc-passwd'), 0o444);
-      return built;
-    }, { filesSealed: true });
-    expect((await fs.stat(result.path)).mode & 0o777).toBe(0o555);
-    expect((await fs.stat(path.join(result.path, 'bin'))).mode & 0o777).toBe(0o555);
-    expect((await fs.stat(path.join(result.path, 'bin', 'tool'))).mode & 0o777).toBe(0o555);
-    expect((await fs.stat(path.join(result.path, 'etc-passwd'))).mode & 0o777).toBe(0o444);
-    // The same tree as sealTree makes: the recorded digests agree.
-    expect((await readRootfsMeta(result.path))!.treeDigest).toBe((await readRootfsMeta(plain.path))!.treeDigest);
+      await fs.chmod(path.join(tmp, 'bin'), 0o1555);
+      await fs.chmod(tmp, 0o555);
+      // Deliberately not this tree's digest: installRootfs must record it as given, not re-hash.
+      return { ...built, treeDigest: `sha256:${'a'.repeat(64)}` };
+    }, { sealed: true });
+    expect((await fs.stat(result.path)).mode & 0o7777).toBe(0o555);
+    expect((await fs.stat(path.join(result.path, 'bin'))).mode & 0o7777).toBe(0o1555);
+    expect((await fs.stat(path.join(result.path, 'etc-passwd'))).mode & 0o777).toBe(0o644);
+    expect((await readRootfsMeta(result.path))!.treeDigest).toBe(`sha256:${'a'.repeat(64)}`);
   });
 
   it('leaves nothing visible when the build throws', async () => {

@@ -5,11 +5,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { silentReporter } from '../../../core/context.js';
-import { applyLayer } from '../../../core/unpack/apply-layer.js';
 import { storedDirMode, storedFileMode } from '../../../core/unpack/modes.js';
 import { gzip } from '../../helpers/tar-writer.js';
-import { makeSandbox, streamOf, type Sandbox } from '../../helpers/hostile-layers.js';
+import { makeSandbox, type Sandbox } from '../../helpers/hostile-layers.js';
+import { destination } from '../../helpers/unpack-destinations.js';
+import { AS_ROOT, succeeded, unpack } from '../../helpers/unpack-matrix.js';
 
 let box: Sandbox;
 beforeEach(() => {
@@ -65,7 +65,7 @@ function describeTree(root: string, normalise: boolean): string[] {
   return lines.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-it('matches GNU tar extracting the same pax archive', async () => {
+it.each(AS_ROOT)('matches GNU tar extracting the same pax archive ($destination)', async (way) => {
   const src = path.join(box.parent, 'src');
   const gnu = path.join(box.parent, 'gnu');
   fs.mkdirSync(src);
@@ -75,11 +75,11 @@ it('matches GNU tar extracting the same pax archive', async () => {
   expect(made.status).toBe(0);
   const tar = made.stdout;
   expect(spawnSync('tar', ['-C', gnu, '-xf', '-'], { input: tar }).status).toBe(0);
-  const result = await applyLayer(box.rootfs, streamOf(gzip(tar), 8192), { compression: 'gzip', unprivileged: true, reporter: silentReporter });
-  expect(result.warnings).toEqual([]);
-  const ours = describeTree(box.rootfs, false);
+  const outcome = succeeded(await unpack(box, way, [{ data: gzip(tar), chunkSize: 8192, compression: 'gzip' }]));
+  expect(outcome.warn).toEqual([]);
+  const ours = describeTree(destination(way.destination).view(box.rootfs), false);
   expect(ours).toEqual(describeTree(gnu, true));
   expect(ours).toContain('lib -> usr/lib');
   expect(ours).toContain('etc/localtime -> /usr/share/zoneinfo/UTC');
-  expect(ours.find((line) => line.startsWith('usr/bin/tool '))).toMatch(/ 755 n2 t1650000000 /);
+  expect(ours.find((line) => line.startsWith('usr/bin/tool '))).toMatch(/ 555 n2 t1650000000 /);
 });

@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { EnvlockError } from '../../../core/errors.js';
 import { entryComponents, whiteoutOf } from '../../../core/unpack/entry-path.js';
-import { paxRecords } from '../../../core/unpack/tar-guards.js';
 
 const label = { layer: 'layer 1 of t' };
 
@@ -58,20 +57,5 @@ describe('whiteoutOf', () => {
 
   it.each(['.wh.', '.wh..', '.wh...'])('refuses %j with LAYER_UNSAFE_PATH', (base) => {
     expect(codeOf(() => whiteoutOf(base, `d/${base}`, label))).toBe('LAYER_UNSAFE_PATH');
-  });
-});
-
-describe('paxRecords', () => {
-  it('parses length-prefixed records, values with "=" and newlines included', () => {
-    expect(paxRecords('11 path=ab\n13 mtime=1.5\n')).toEqual([
-      { key: 'path', value: 'ab' },
-      { key: 'mtime', value: '1.5' },
-    ]);
-    expect(paxRecords('14 path=a\nb=c\n')).toEqual([{ key: 'path', value: 'a\nb=c' }]);
-  });
-
-  it('returns undefined for anything that is not a record list (a GNU long name)', () => {
-    expect(paxRecords('usr/share/very/long/name\0')).toBeUndefined();
-    expect(paxRecords('99 path=short\n')).toBeUndefined();
   });
 });
