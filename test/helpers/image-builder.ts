@@ -42,9 +42,16 @@ export interface RunConfig {
   [key: string]: unknown;
 }
 
+/** A layer blob given as it goes on the wire (hostile compression streams), with its DiffID. */
+export interface PrebuiltLayer {
+  blob: Buffer;
+  mediaType: string;
+  diffId: string;
+}
+
 export interface BuildImageOptions {
-  /** Uncompressed tar archives, lowest layer first. */
-  layers: Buffer[];
+  /** Uncompressed tar archives (compressed as `compression` says) or prebuilt blobs, lowest layer first. */
+  layers: Array<Buffer | PrebuiltLayer>;
   compression?: 'gzip' | 'none' | 'zstd';
   config?: RunConfig;
   platform: Platform;
@@ -106,6 +113,13 @@ export function buildImage(options: BuildImageOptions): BuiltImage {
   const layers: Descriptor[] = [];
   const diffIds: string[] = [];
   for (const tar of options.layers) {
+    if (!Buffer.isBuffer(tar)) {
+      diffIds.push(tar.diffId);
+      const digest = sha256(tar.blob);
+      blobs.set(digest, tar.blob);
+      layers.push({ mediaType: tar.mediaType, digest, size: tar.blob.length });
+      continue;
+    }
     diffIds.push(sha256(tar));
     const { data, mediaType } = compress(tar, compression);
     const digest = sha256(data);
