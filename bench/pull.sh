@@ -29,7 +29,8 @@ fi
 chmod 755 "$bench_tmp"
 el=$bench_tmp/envlock
 mkdir -p "$el"
-cp -a "$bench_repo/dist" "$bench_repo/node_modules" "$bench_repo/package.json" "$el/"
+# native/: the addon decodes gzip and zstd layers (and the launcher enters images).
+cp -a "$bench_repo/dist" "$bench_repo/node_modules" "$bench_repo/package.json" "$bench_repo/native" "$el/"
 envlock="node $el/dist/cli/main.js"
 
 # The image: built once into the cache, pushed to a fresh registry each run.
