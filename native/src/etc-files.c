@@ -61,7 +61,7 @@ static int write_whole(const char *path, const char *a, const char *b) {
     for (size_t done = 0; done < len;) {
       ssize_t n = write(fd, parts[i] + done, len - done);
       if (n < 0) close(fd);
-      SYS(n, "write", path);
+      FAILED_IF(n < 0, "write", "write", path);
       done += (size_t)n;
     }
   }

@@ -22,7 +22,7 @@ int el_open_image(const struct el_spec *s, int *out) {
                    EL_MSG_IMAGE_MISSING "%s does not exist (was it removed by `envlock gc` or by hand?); "
                    "run `envlock pull` and try again",
                    path);
-  SYS(fd, "open image", path);
+  FAILED_IF(fd < 0, "open", "open image", path);
   if (s->squashfs) {
     struct stat st;
     if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {

@@ -67,8 +67,11 @@ static time_t now_seconds(void) {
 }
 
 /* Waits for `child`, forwarding process-sent signals to it and refreshing the lease of `e`
- * (when given) on a fixed schedule, whatever signals arrive; returns its wait status. */
-static int relay(pid_t child, const sigset_t *set, bool reap_all, const struct el_entry *e) {
+ * (when given) on a fixed schedule, whatever signals arrive; returns its wait status. With a
+ * `report` pipe (the launcher's side), a wait status written there ends the wait at once:
+ * the init has reported the command's end, and its own exit (the kernel tearing down the PID
+ * namespace, a FUSE server with it) need not be waited for. */
+static int relay(pid_t child, const sigset_t *set, bool reap_all, const struct el_entry *e, int report) {
   time_t every = refresh_seconds(), next = now_seconds() + every;
   for (;;) {
     siginfo_t info;
@@ -85,14 +88,22 @@ static int relay(pid_t child, const sigset_t *set, bool reap_all, const struct e
       sig = sigwaitinfo(set, &info);
     }
     if (sig < 0) continue; /* EINTR (a stop and continue) or the refresh tick */
+    int status;
+    if (sig == SIGIO && report >= 0) {
+      if (read(report, &status, sizeof status) == (ssize_t)sizeof status) return status;
+      continue;
+    }
     if (sig != SIGCHLD) {
       if (info.si_code <= 0) kill(child, sig);
       continue;
     }
     for (;;) {
-      int status;
       pid_t got = waitpid(reap_all ? -1 : child, &status, WNOHANG);
-      if (got == child) return status;
+      if (got == child) {
+        int reported;
+        if (report >= 0 && read(report, &reported, sizeof reported) == (ssize_t)sizeof reported) return reported;
+        return status;
+      }
       if (got <= 0) break;
     }
   }
@@ -143,7 +154,7 @@ static _Noreturn void run_init(struct el_spec *s, const struct el_caller *c, str
     if (el_finish_entry(s) == 0) el_exec_command(s, argv);
     child_failed();
   }
-  int status = relay(cmd, &set, true, NULL);
+  int status = relay(cmd, &set, true, NULL, -1);
   ssize_t n = write(report, &status, sizeof status);
   (void)n;
   _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
@@ -168,7 +179,13 @@ _Noreturn void el_run_supervised(struct el_spec *s, char **argv) {
   }
   sigset_t set;
   catch_signals(&set);
+  /* The report pipe raises SIGIO when the init writes the command's status into it. */
+  sigaddset(&set, SIGIO);
   sigprocmask(SIG_BLOCK, &set, NULL);
+  if (fcntl(pipefd[0], F_SETOWN, getpid()) != 0 || fcntl(pipefd[0], F_SETFL, O_ASYNC | O_NONBLOCK) != 0) {
+    el_fail_call("watch the report pipe", NULL, errno, "fcntl()", __FILE_NAME__, __LINE__);
+    die(&e);
+  }
   fflush(NULL);
   pid_t init = fork();
   if (init < 0) {
@@ -181,10 +198,10 @@ _Noreturn void el_run_supervised(struct el_spec *s, char **argv) {
   }
   close(pipefd[1]);
   if (e.image_fd >= 0) close(e.image_fd);
-  int init_status = relay(init, &set, false, &e);
-  int status;
-  ssize_t n = read(pipefd[0], &status, sizeof status);
+  int status = relay(init, &set, false, &e, pipefd[0]);
   el_lease_release(&e);
+  close(pipefd[0]);
+  signal(SIGIO, SIG_IGN); /* drop a pending one from the pipe's last change */
   restore_signals();
-  pass_status(n == (ssize_t)sizeof status ? status : init_status);
+  pass_status(status);
 }

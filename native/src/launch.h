@@ -20,7 +20,7 @@
 /* Records a failure of the named call with the current errno when `failed` holds. */
 #define FAILED_IF(failed, call, step, object)                                                  \
   do {                                                                                       \
-    if (failed) return el_fail_call((step), (object), errno, call "()", __FILE_NAME__, __LINE__); \
+    if (failed) return el_fail_call((step), (object), errno, (call), __FILE_NAME__, __LINE__); \
   } while (0)
 
 #define PASS(expr)                 \

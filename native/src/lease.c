@@ -26,7 +26,7 @@ static int start_time(pid_t pid, unsigned long long *out) {
   SYS(fd = open(path, O_RDONLY | O_CLOEXEC), "read start time", path);
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
-  SYS(n, "read start time", path);
+  FAILED_IF(n < 0, "read", "read start time", path);
   buf[n] = '\0';
   char *p = strrchr(buf, ')');
   int field = 2;

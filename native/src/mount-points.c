@@ -56,7 +56,7 @@ int el_mount_point(int newfd, const char *dst, bool dir) {
       int err = errno;
       close(parent);
       errno = err;
-      SYS(rc, "create mount point", dst);
+      FAILED_IF(rc != 0, saved == '\0' && !dir ? "openat" : "mkdirat", "create mount point", dst);
     }
     buf[i] = saved;
   }
@@ -88,7 +88,7 @@ static int real_in_image(int rootfd, const char *rel, char *out, size_t size) {
   int err = errno;
   close(fd);
   errno = err;
-  SYS(m, "readlink", rel);
+  FAILED_IF(m < 0, "readlink", "readlink", rel);
   out[m] = '\0';
   size_t rl = strlen(rootreal);
   if (strcmp(rootreal, "/") == 0) return 0;
@@ -113,7 +113,7 @@ static int skel_create(int rootfd, const char *dst, bool dir) {
     buf[i] = saved;
     if (fd < 0) {
       if (errno == ENOENT) break;
-      SYS(fd, "resolve mount point in the image", dst);
+      FAILED_IF(true, "openat2", "resolve mount point in the image", dst);
     }
     close(fd);
     good = i;

@@ -5,7 +5,9 @@
 #define _GNU_SOURCE
 #include "launch.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +73,7 @@ static int bind_at(const char *src, const char *shown, const char *dst, bool rec
   int err = errno;
   close(fd);
   errno = err;
-  SYS(rc, "bind", shown);
+  FAILED_IF(rc != 0, "mount", "bind", shown);
   if (ro) {
     PASS(reopen(dst, &fd));
     rc = restrict_mount(fd, dst, rec, false);
@@ -96,7 +98,7 @@ static int mount_fs(const char *type, const char *dst, unsigned long flags, cons
   int err = errno;
   close(fd);
   errno = err;
-  SYS(rc, "mount", dst);
+  FAILED_IF(rc != 0, "mount", "mount", dst);
   return 0;
 }
 
@@ -118,7 +120,7 @@ static int setup_dev(const struct el_spec *s) {
   for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
     int rc = symlinkat(links[i][0], devfd, links[i][1]);
     if (rc != 0) close(devfd);
-    SYS(rc, "symlink /dev", links[i][1]);
+    FAILED_IF(rc != 0, "symlinkat", "symlink /dev", links[i][1]);
   }
   close(devfd);
   for (int i = 0; i < s->n_binds; i++)
@@ -146,6 +148,47 @@ static int mount_root(const char *rootfs, const char *shown, bool overlay) {
   return 0;
 }
 
+/* Overlayfs over a FUSE mount pages binaries in about half as fast as the FUSE mount alone
+ * (measured: /bin/true from busybox, 73 ms against 43 ms under load). So for a squashfs image,
+ * each top-level directory of the image that holds no missing mount point is bound straight
+ * from the image over its overlay copy; the overlay then serves only the root itself and the
+ * directories the skeleton adds to. */
+static int bypass_overlay(int rootfd) {
+  int dirfd;
+  SYS(dirfd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", "image root");
+  DIR *dir = fdopendir(dirfd);
+  if (!dir) {
+    close(dirfd);
+    return 0;
+  }
+  static const char *const mounted[] = {"proc", "sys", "dev", "tmp"};
+  int rc = 0;
+  for (struct dirent *d; rc == 0 && (d = readdir(dir)) != NULL;) {
+    bool skip = d->d_type != DT_DIR || strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0;
+    for (size_t i = 0; !skip && i < sizeof mounted / sizeof *mounted; i++) skip = strcmp(d->d_name, mounted[i]) == 0;
+    char skel[PATH_MAX];
+    snprintf(skel, sizeof skel, SKEL "/%s", d->d_name);
+    struct stat st;
+    if (skip || lstat(skel, &st) == 0) continue;
+    char src[PATH_MAX], dst[PATH_MAX];
+    snprintf(src, sizeof src, LOWER "/%s", d->d_name);
+    snprintf(dst, sizeof dst, "/%s", d->d_name);
+    int fd = el_openat2_in_root(g_newfd, dst, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+    if (fd < 0) continue; /* not a plain directory in the merged root: leave it to the overlay */
+    rc = mount(src, el_fd_path(fd), NULL, MS_BIND | MS_REC, NULL);
+    int err = errno;
+    close(fd);
+    errno = err;
+    FAILED_IF(rc != 0, "mount", "bind image directory", dst);
+    el_debug("bind image %s past the overlay", dst);
+    PASS(reopen(dst, &fd));
+    rc = restrict_mount(fd, dst, true, true);
+    close(fd);
+  }
+  closedir(dir);
+  return rc;
+}
+
 static int pivot(const char *new_root, const char *put_old) {
   SYS(syscall(SYS_pivot_root, new_root, put_old), "pivot_root", new_root);
   return 0;
@@ -161,7 +204,7 @@ static int enter_scratch(void) {
     char *path = el_join(SCRATCH, dirs[i]);
     int rc = mkdir(path, 0755);
     free(path);
-    SYS(rc, "mkdir", dirs[i]);
+    FAILED_IF(rc != 0, "mkdir", "mkdir", dirs[i]);
   }
   PASS(pivot(SCRATCH, SCRATCH OLD));
   SYS(chdir("/"), "chdir", "/");
@@ -231,6 +274,7 @@ int el_enter_root(const struct el_spec *s, const struct el_caller *c, struct el_
   el_debug("overlay: %s", overlay ? "yes" : "no");
   PASS(mount_root(rootfs, shown, overlay));
   SYS(g_newfd = open(NEW, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", NEW);
+  if (overlay && s->squashfs) PASS(bypass_overlay(rootfd));
 
   PASS(mount_proc_sys_tmp(s));
   PASS(bind_etc_files(rootfd, s, c));

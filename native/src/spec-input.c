@@ -24,7 +24,7 @@ static int read_all(int fd, const char *what, char **out) {
   for (;;) {
     ssize_t n = read(fd, buf + len, MAX_SPEC_BYTES - len);
     if (n < 0 && errno == EINTR) continue;
-    SYS(n, "read spec", what);
+    FAILED_IF(n < 0, "read", "read spec", what);
     if (n == 0) break;
     len += (size_t)n;
     if (len == MAX_SPEC_BYTES)

@@ -142,7 +142,7 @@ int el_squashfs_mount(const char *image, int image_fd, const char *mnt, struct e
   fflush(NULL);
   pid_t parent = getpid();
   pid_t pid = fork();
-  SYS(pid, "fork the squashfs server for", image);
+  FAILED_IF(pid < 0, "fork", "fork the squashfs server for", image);
   if (pid == 0) serve(se, fuse_fd, image_fd, parent);
   /* Only the server may hold the connection and the image: the mount ends when it does. */
   close(fuse_fd);

@@ -78,7 +78,7 @@ int el_write_file(const char *path, const char *text) {
   int err = errno;
   close(fd);
   errno = err;
-  SYS(n, "write", path);
+  FAILED_IF(n < 0, "write", "write", path);
   return 0;
 }
 

@@ -61,4 +61,18 @@ describe.each(cases)('$root as $name', ({ name, prefix, root, spec }) => {
     expect(existsSync(path.join(asked, 'results.txt'))).toBe(true);
     expect(readFileSync(path.join(asked, 'results.txt'), 'utf8')).toBe('out\n');
   });
+
+  it.skipIf(skip)('names the failing call and its own errno, never close()\'s EBADF after a failed open', async () => {
+    // The same destination bound twice, first from a directory, then from a file: the old
+    // launcher reported "create mount point /skel/data/x: Bad file descriptor (errno 9)".
+    const dir = publicTempDir(`envlock-twice-${name}-`);
+    const file = path.join(dir, 'file');
+    writeFileSync(file, 'x\n', { mode: 0o644 });
+    const text = spec('/').replace(/\n$/, `\nbind ${dir} /data/x ro\nbind ${file} /data/x ro\n`);
+    const result = await runWithSpecFd(text, ['true'], { prefix, env: { PATH: '/usr/bin:/bin', ENVLOCK_WARM: '0' } });
+    expect(result.stderr).not.toContain('Bad file descriptor');
+    expect(result.stderr).toMatch(new RegExp(`^envlock-launch: bind ${file}: Not a directory \\(errno 20; mount at mounts\\.c:\\d+\\)\\n$`));
+    expect(result.status).toBe(125);
+    removeTree(dir);
+  });
 });
