@@ -69,10 +69,12 @@ cases=("$(launch tree 0)" "$(launch squashfs 0)" "$(launch squashfs 1)" \
 [ "$run_sqfs" = 1 ] && cases+=("$(run "$sqfs_store" 0)" "$(run "$sqfs_store" 1)")
 # The warm cases' warm-up runs start the holder; the cold ones never use one.
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$bench_tmp/startup-squashfs.json" "${cases[@]}" >&2
-# End the holder the warm cases started (by its pid, which a --debug start names).
-holder=$($prefix env ENVLOCK_HOLDER_IDLE_SECONDS=600 "$bench_repo/native/build/Release/envlock-launch" --debug --spec "$bench_tmp/squashfs.spec" -- /bin/true 2>&1 |
-  sed -n 's/.*joined holder [0-9a-f]* (pid \([0-9]*\)).*/\1/p')
-[ -n "$holder" ] && kill "$holder" 2>/dev/null || true
+# End the holders this run started (SIGKILL: a holder ignores the job signals), the
+# envlock-holder processes whose command line names this run's temporary directory, by pid.
+for proc in /proc/[0-9]*; do
+  [ "$(cat "$proc/comm" 2>/dev/null)" = envlock-holder ] || continue
+  tr '\0' ' ' < "$proc/cmdline" 2>/dev/null | grep -qF "$bench_tmp/" && kill -KILL "${proc#/proc/}" 2>/dev/null
+done
 
 m() { node -e 'console.log(require(process.argv[1]).results[+process.argv[2]].median*1000)' "$bench_tmp/startup-squashfs.json" "$1"; }
 names=("envlock-launch, tree" "envlock-launch, squashfs cold" "envlock-launch, squashfs warm" "ch-run DIR" \
