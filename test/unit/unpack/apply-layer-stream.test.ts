@@ -75,7 +75,7 @@ describe('zstd window limit (issue 12.3)', () => {
       /^layer 2 of test\/bad is a zstd stream whose frame needs a decoding window larger than the 128 MiB limit \(ENVLOCK_ZSTD_WINDOW_LOG_MAX=27\)\.$/,
     );
     expect(error.hint).toMatch(/ENVLOCK_ZSTD_WINDOW_LOG_MAX=30/);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('decodes the same frame off the event loop once the limit is raised: a 5 ms timer keeps ticking', async () => {
@@ -84,7 +84,7 @@ describe('zstd window limit (issue 12.3)', () => {
     expect(value.bytes).toBe(tar.length);
     expect(tar.length).toBeGreaterThan(19_900);
     expect(ticks).toBeGreaterThan(0);
-    expect(longestGap).toBeLessThan(250);
+    expect(longestGap).toBeLessThan(1000); // a synchronous decoder blocked it for 29 s
   });
 
   it('reads the limits from the environment, and refuses values it cannot use', () => {
