@@ -18,7 +18,7 @@ const SUPPORTED = sqfsWriterClass() !== undefined && launcherFeatures().includes
 
 let work: string;
 let image: string;
-const BIG = Buffer.alloc(300_000).map((_, i) => (i * 7919) % 251);
+const BIG = Buffer.from(Uint8Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
 
 async function put(sink: SquashfsSink, parent: Node, name: string, f: Node, ...chunks: (Buffer | number)[]): Promise<void> {
   const content = sink.file(name, f);
