@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry busybox-static skopeo umoci apache2-utils tmux util-linux procps lmod zsh zstd openssl gcc libc6-dev binutils squashfs-tools fuse3 libfuse3-dev libsquashfuse-dev libzstd-dev zlib1g-dev python3 libcap2-bin)
+packages=(docker-registry busybox-static skopeo umoci apache2-utils tmux util-linux procps lmod zsh zstd openssl gcc libc6-dev binutils squashfs-tools fuse3 libfuse3-dev libsquashfuse-dev libzstd-dev zlib1g-dev python3 libcap2-bin shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -39,4 +39,6 @@ if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then chmod 666 /dev/fuse; fi
 npm ci --no-audit --no-fund
 # Tests are TypeScript too: type-check them with the sources before running anything.
 npm run --silent typecheck
+# The module shim runs in bash, zsh and dash: shellcheck holds it to dash, the strictest.
+shellcheck shim/*.sh
 npx vitest run "$@"

@@ -6,7 +6,7 @@ import { launcherPath } from '../../core/runtime/launcher-path.js';
 import type { Context } from '../../core/context.js';
 import { EnvlockError, isEnvlockError } from '../../core/errors.js';
 import { preparedDirOf, readTree, reindexTree, type TreeCatalog } from '../../core/modules/catalog.js';
-import { availText, helpText, showText, spiderAllText, spiderNameText, whatisText } from '../../core/modules/describe.js';
+import { availText, helpText, keywordText, overviewText, showText, spiderAllText, spiderNameText, whatisText } from '../../core/modules/describe.js';
 import { moduleCacheDir } from '../../core/modules/cache-dir.js';
 import { moduleLabel, type ModuleInfo } from '../../core/modules/module-info.js';
 import { prepareModule } from '../../core/modules/module-runtime.js';
@@ -19,7 +19,7 @@ import { flag } from '../args.js';
 import type { CommandOutcome, CommandSpec, ParsedArgs } from '../command-spec.js';
 import { projectDir } from '../../core/project-dir.js';
 
-export const SUBCOMMANDS = ['publish', 'index', 'resolve', 'unknown', 'show', 'display', 'whatis', 'help', 'spider', 'avail'] as const;
+export const SUBCOMMANDS = ['publish', 'index', 'resolve', 'unknown', 'show', 'display', 'whatis', 'help', 'spider', 'avail', 'keyword', 'overview'] as const;
 
 function roots(ctx: Context): string[] {
   const found = modulePathRoots(ctx.env.ENVLOCK_MODULEPATH, ctx.cwd);
@@ -76,12 +76,12 @@ export const command: CommandSpec = {
   description:
     'publish copies this project\'s declaration and lock into a module tree (default: the first directory of ENVLOCK_MODULEPATH), ' +
     'pulls the image when no store has it (not with --offline), prepares the command wrappers and rewrites the tree\'s index. index rewrites the index of a tree. The other sub-commands are what ' +
-    'the `module` shell function calls for work it does not do in the shell itself.',
+    'the `module` shell function calls for work it does not do in the shell itself (keyword and overview search and count the trees of ENVLOCK_MODULEPATH).',
   flags: [
     { name: 'tree', type: 'string', valueName: 'DIR', description: 'Module tree to publish into (default: first of ENVLOCK_MODULEPATH).' },
     { name: 'name', type: 'string', valueName: 'NAME', description: 'Module name (default: the environment\'s name).' },
     { name: 'module-version', type: 'string', valueName: 'V', description: 'Module version, such as 2.0 (alias: the second positional of publish).' },
-    { name: 'default', type: 'boolean', description: 'Mark this version as the default (a `default` symlink, as Lmod reads it).' },
+    { name: 'default', type: 'boolean', description: 'publish: mark this version as the default (a `default` symlink, as Lmod reads it); avail: list only defaults.' },
     { name: 'no-index', type: 'boolean', description: 'Do not rewrite the tree\'s index (run `envlock module index` after a batch).' },
     { name: 'pattern', type: 'string', valueName: 'TEXT', description: 'avail: list only modules whose NAME/VERSION holds TEXT.' },
     { name: 'terse', short: 't', type: 'boolean', description: 'avail: one module per line.' },
@@ -121,7 +121,9 @@ export const command: CommandSpec = {
         return resolveOne(ctx, one(args, sub));
       case 'unknown': {
         const trees = await catalogs(ctx).catch(() => [] as TreeCatalog[]);
-        const error = unknownModules(trees, names(args));
+        // The shim passes the site's module names (Lmod's terse avail), for one did-you-mean over both.
+        const site = (ctx.env._ENVLOCK_SITE_NAMES ?? '').split('\n').filter((n) => n !== '');
+        const error = unknownModules(trees, names(args), site);
         return { result: { unknown: names(args) }, text: `envlock: ${error.message}\n\n${error.hint}\n` };
       }
       case 'show':
@@ -140,9 +142,15 @@ export const command: CommandSpec = {
         const dirs = names(args).length > 0 ? names(args).map((d) => path.resolve(ctx.cwd, d)) : roots(ctx);
         const trees = await Promise.all(dirs.map((root) => readTree(root, { home: ctx.home })));
         const loaded = (ctx.env.ENVLOCK_LOADED ?? '').split(':').filter((l) => l !== '');
-        const text = availText(trees, { loaded, pattern: flag.str(args, 'pattern'), terse: flag.bool(args, 'terse'), width: Number(ctx.env.COLUMNS) });
+        const text = availText(trees, { loaded, pattern: flag.str(args, 'pattern'), terse: flag.bool(args, 'terse'), defaultOnly: flag.bool(args, 'default'), width: Number(ctx.env.COLUMNS) });
         return { result: { trees: trees.map((t) => ({ root: t.root, modules: t.entries.map((e) => moduleLabel(e.module)) })) }, text };
       }
+      case 'keyword': {
+        if (names(args).length === 0) throw new EnvlockError('USAGE', '`envlock module keyword` needs a word to look for.', { hint: 'Run `envlock module keyword WORD`.' });
+        return { result: {}, text: keywordText(await catalogs(ctx), names(args)) };
+      }
+      case 'overview':
+        return { result: {}, text: overviewText(await catalogs(ctx), Number(ctx.env.COLUMNS) >= 20 ? Number(ctx.env.COLUMNS) : 80) };
       case 'spider': {
         const trees = await catalogs(ctx);
         const requested = names(args)[0];

@@ -47,9 +47,12 @@ export const command: CommandSpec<ShimResult> = {
       });
     }
     // The shim falls back to the CLI for show/spider and unknown names; point it at this very
-    // CLI when the caller has not chosen one, so it works without envlock on PATH too.
+    // CLI when the caller has not chosen one, so it works without envlock on PATH too, and at
+    // this Node, so a loaded module that wraps `node` never runs envlock inside its image.
     const entry = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
-    const cli = entry ? `: \${ENVLOCK_CLI:=${shellQuote(entry)}}; export ENVLOCK_CLI\n` : '';
+    const cli = entry
+      ? `if [ -z "\${ENVLOCK_CLI-}" ]; then ENVLOCK_CLI=${shellQuote(entry)}; ENVLOCK_NODE=${shellQuote(process.execPath)}; export ENVLOCK_CLI ENVLOCK_NODE; fi\n`
+      : '';
     return { result: { shell, path: file }, text: `${cli}. ${shellQuote(file)}\n` };
   },
 };

@@ -81,7 +81,7 @@ export function spiderNameText(requested: string, matches: readonly ModuleInfo[]
  * `module avail` for trees the shell could not read an index of (made by hand): the same layout
  * the shim's awk program prints — a dashed header per tree, columns, (D) and (L) markers.
  */
-export function availText(trees: readonly TreeCatalog[], options: { loaded: readonly string[]; pattern?: string; terse?: boolean; width?: number }): string {
+export function availText(trees: readonly TreeCatalog[], options: { loaded: readonly string[]; pattern?: string; terse?: boolean; defaultOnly?: boolean; width?: number }): string {
   const width = options.width !== undefined && options.width >= 20 ? options.width : 80;
   const lines: string[] = [];
   let usedD = false;
@@ -91,6 +91,7 @@ export function availText(trees: readonly TreeCatalog[], options: { loaded: read
     for (const { module } of tree.entries) {
       const label = moduleLabel(module);
       if (options.pattern && !label.includes(options.pattern)) continue;
+      if (options.defaultOnly && !module.isDefault) continue;
       const loaded = options.loaded.includes(label);
       const mark = [loaded ? 'L' : '', module.isDefault ? 'D' : ''].filter((m) => m !== '').join(',');
       usedD ||= module.isDefault;
@@ -117,3 +118,38 @@ export function availText(trees: readonly TreeCatalog[], options: { loaded: read
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
+
+/** `module keyword WORD...`: the modules whose name, description, aliases or commands hold a word (any case). */
+export function keywordText(trees: readonly TreeCatalog[], words: readonly string[]): string {
+  const wanted = words.map((w) => w.toLowerCase());
+  const byName = new Map<string, string[]>();
+  for (const tree of trees) {
+    for (const { module, info } of tree.entries) {
+      const env = info?.environment;
+      const text = [module.name, module.version, env?.description ?? '', ...(env?.provides ?? []), ...(env?.commands ?? [])].join(' ').toLowerCase();
+      if (!wanted.some((w) => text.includes(w))) continue;
+      byName.set(module.name, [...(byName.get(module.name) ?? []), moduleLabel(module)]);
+    }
+  }
+  const lines = [RULE, '', `The following modules match your search criteria: ${words.map((w) => `"${w}"`).join(' ')}`, RULE, ''];
+  for (const name of [...byName.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) lines.push(`  ${name}: ${byName.get(name)!.join(', ')}`, '');
+  lines.push(RULE, '', 'To learn more about a package execute:', '', '   $ module spider Foo', '', 'where "Foo" is the name of a module.', RULE);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `module overview`: each name with its number of versions, one section per tree, as Lmod lays it out. */
+export function overviewText(trees: readonly TreeCatalog[], width = 80): string {
+  const lines: string[] = [];
+  for (const tree of trees) {
+    const counts = new Map<string, number>();
+    for (const { module } of tree.entries) counts.set(module.name, (counts.get(module.name) ?? 0) + 1);
+    if (counts.size === 0) continue;
+    const items = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, n]) => `${name} (${n})`);
+    const w = Math.max(...items.map((i) => i.length));
+    const cols = Math.max(1, Math.floor(width / (w + 3)));
+    lines.push('', `-------------------- ${tree.root} --------------------`);
+    for (let i = 0; i < items.length; i += cols) lines.push(items.slice(i, i + cols).map((item) => item.padEnd(w + 3)).join('').trimEnd());
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+

@@ -6,7 +6,10 @@ import path from 'node:path';
 import { loadDeclaration } from '../declaration/load.js';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { LOCKFILE_NAME, assertFresh, readLockfile } from '../../lockfiles/index.js';
+import { LOCKFILE_NAME, assertFresh, readLockfile, type Lockfile } from '../../lockfiles/index.js';
+import type { Declaration } from '../declaration/model.js';
+import { hostCpu } from '../project.js';
+import { commandsMissing, missingCommands } from './command-check.js';
 import { reindexTree } from './catalog.js';
 import { readModule } from './module-info.js';
 import { prepareModule, type ModuleRuntimeOptions, type PreparedModule } from './module-runtime.js';
@@ -45,6 +48,23 @@ async function copyInto(file: string, dir: string): Promise<void> {
   await writeFileAtomic(path.join(dir, path.basename(file)), await fs.readFile(file));
 }
 
+/**
+ * Refuses, before anything is written, a `commands:` entry the image does not have; an image in
+ * no store yet is pulled first (from the project itself) so that it can be checked.
+ */
+async function checkCommands(declaration: Declaration, lock: Lockfile, input: PublishInput): Promise<void> {
+  const env = declaration.environments[0]!;
+  const locked = lock.environments.find((e) => e.name === env.name);
+  if (locked === undefined || env.commands.length === 0) return;
+  const cpu = input.host ?? (await hostCpu());
+  let missing = await missingCommands(input.store, env, locked, cpu);
+  if (missing === undefined && input.ensurePulled !== undefined) {
+    await input.ensurePulled(input.sourceDir);
+    missing = await missingCommands(input.store, env, locked, cpu);
+  }
+  if (missing !== undefined && missing.length > 0) throw commandsMissing(env.name, locked.resolved, missing);
+}
+
 export async function publishModule(input: PublishInput): Promise<PublishResult> {
   const declaration = await loadDeclaration(input.sourceDir, { home: input.home });
   if (declaration.environments.length !== 1) {
@@ -54,6 +74,7 @@ export async function publishModule(input: PublishInput): Promise<PublishResult>
   }
   const lock = await readLockfile(input.sourceDir);
   assertFresh(declaration, lock, { command: 'module publish' });
+  await checkCommands(declaration, lock!, input);
   const name = input.name ?? declaration.environments[0]!.name;
   if (!isModulePart(name)) throw invalidPart('name', name);
   if (!isModulePart(input.version) || input.version === 'default') throw invalidPart('version', input.version);

@@ -59,9 +59,10 @@ export function knownNames(trees: readonly TreeCatalog[]): string[] {
 }
 
 /** MODULE_UNKNOWN worded like Lmod's "The following module(s) are unknown", with a suggestion. */
-export function unknownModules(trees: readonly TreeCatalog[], requested: readonly string[]): EnvlockError {
+export function unknownModules(trees: readonly TreeCatalog[], requested: readonly string[], siteNames: readonly string[] = []): EnvlockError {
   const quoted = requested.map((r) => `"${r}"`).join(' ');
-  const known = knownNames(trees);
+  // One suggestion over both sides: envlock's names and those the site's module command offers.
+  const known = [...knownNames(trees), ...siteNames, ...siteNames.map((n) => n.split('/')[0]!)];
   const suggestions = requested.map((r) => nearest(r, known)).filter((s): s is string => s !== undefined);
   const hint = suggestions.length > 0
     ? `Did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}? Run \`module spider\` to list every module.`

@@ -50,7 +50,12 @@ export function makeRootfs(dir: string, tools: readonly string[], version: strin
     'if [ "${1-}" = --sleep ]; then trap "echo got-term; exit 42" TERM; echo ready; sleep 30 & wait; exit 0; fi',
     'echo "env:MARK=${MARK-}"',
   ].join('\n');
-  for (const t of tools) fs.writeFileSync(path.join(dir, 'bin', t), `${tool(t)}\n`, { mode: 0o755 });
+  // A tool named like a busybox applet (a module that wraps `cat`) goes to /usr/bin, first on
+  // the image's PATH, so the applet's symlink (and busybox behind it) stays as it is.
+  for (const t of tools) {
+    const where = (BUSYBOX_APPLETS as readonly string[]).includes(t) ? path.join(dir, 'usr', 'bin', t) : path.join(dir, 'bin', t);
+    fs.writeFileSync(where, `${tool(t)}\n`, { mode: 0o755 });
+  }
   fs.chmodSync(dir, 0o755);
 }
 

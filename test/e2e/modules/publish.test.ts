@@ -10,6 +10,7 @@ import { makeContext } from '../../../core/context.js';
 import { refreshModuleDir } from '../../../core/modules/after-pull.js';
 import { INDEX_HEADER, parseIndex } from '../../../core/modules/index-file.js';
 import { Store } from '../../../core/store/store.js';
+import { rootfsPathIn } from '../../../core/store/layout.js';
 import { launcher, makeProject, openTempDir } from './fixture.js';
 
 let base: string;
@@ -41,6 +42,20 @@ describe('envlock module publish', () => {
     expect(fs.readFileSync(path.join(prep, 'envlock.lock'))).toEqual(fs.readFileSync(path.join(dir, 'envlock.lock')));
     expect(fs.readFileSync(path.join(prep, 'spec'), 'utf8')).toContain(`rootfs ${fs.readlinkSync(path.join(prep, 'rootfs'))}`);
     expect(fs.readFileSync(path.join(base, 'tree', '.envlock-spider'), 'utf8')).toContain('analysis: analysis/1.9, analysis/1.10');
+  });
+
+  it('refuses a commands: entry the image does not have, before writing anything (MODULE_COMMAND_MISSING)', async () => {
+    const p = makeProject(base, env.ENVLOCK_STORE!, { env: 'typo', version: '1', commands: ['typo-tool', 'typo-tol'] });
+    // The image has typo-tool only: the second entry is the kind of typo that made a wrapper exit 127.
+    fs.rmSync(path.join(rootfsPathIn(env.ENVLOCK_STORE!, p.manifestDigest), 'bin', 'typo-tol'));
+    await expect(runModule(p.dir, ['publish', '1'])).rejects.toMatchObject({
+      code: 'MODULE_COMMAND_MISSING', exitCode: 1, message: expect.stringContaining('has no program `typo-tol` on the PATH'),
+    });
+    expect(fs.existsSync(path.join(base, 'tree', 'typo'))).toBe(false);
+    // A program behind the image's own symlinks (ls -> busybox) counts.
+    const q = makeProject(base, env.ENVLOCK_STORE!, { env: 'linked', version: '1', commands: ['linked-tool', 'ls'] });
+    fs.rmSync(path.join(rootfsPathIn(env.ENVLOCK_STORE!, q.manifestDigest), 'usr', 'bin', 'ls'));
+    await expect(runModule(q.dir, ['publish', '1'])).resolves.toMatchObject({ text: expect.stringContaining('Published linked/1') });
   });
 
   it('refuses a lock that no longer fits the declaration (LOCK_STALE, exit 3)', async () => {
