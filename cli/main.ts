@@ -11,9 +11,10 @@ import { flag, parseArgs, splitCommand } from './args.js';
 import type { CommandSpec, ParsedArgs } from './command-spec.js';
 import { COMMANDS, findCommand } from './command-table.js';
 import { commandHelp, mainHelp } from './help.js';
+import { handleInterrupts } from './interrupt.js';
 import { plainReporter } from './output/plain-reporter.js';
 import { describeError, failureEnvelope, humanError, internalError, successEnvelope } from './output/render.js';
-import { outputMode } from './output/style.js';
+import { outputMode, progressInterval } from './output/style.js';
 import { envlockVersion } from '../core/version.js';
 
 interface Outcome {
@@ -29,7 +30,7 @@ function wantsJson(argv: string[]): boolean {
 
 async function chooseReporter(args: ParsedArgs, json: boolean): Promise<Reporter> {
   const mode = outputMode(process.env, process.stderr.isTTY === true, json);
-  const options = { quiet: flag.bool(args, 'quiet'), verbose: flag.bool(args, 'verbose'), colour: mode.colour };
+  const options = { quiet: flag.bool(args, 'quiet'), verbose: flag.bool(args, 'verbose'), colour: mode.colour, ...progressInterval(process.env) };
   if (mode.live && !options.quiet) {
     const { inkReporter } = await import('./output/ink-reporter.js');
     return inkReporter(options);
@@ -86,10 +87,9 @@ async function execute(argv: string[], json: boolean): Promise<Outcome & { comma
     return { stdout: json ? successEnvelope(name, { help: commandHelp(spec) }) : commandHelp(spec), stderr: '', exitCode: 0, command: name };
   }
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => controller.abort(new EnvlockError('INTERRUPTED', `Interrupted by ${signal}; nothing half-done was kept.`, { exitCode: signal === 'SIGINT' ? 130 : 143 }));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const reporter = await chooseReporter(args, json);
+  let reporter: Reporter | undefined;
+  const stopHandling = handleInterrupts(controller, () => reporter);
+  reporter = await chooseReporter(args, json);
   try {
     const ctx = makeContext({
       cwd: resolveDirectory(args),
@@ -111,8 +111,7 @@ async function execute(argv: string[], json: boolean): Promise<Outcome & { comma
     if (controller.signal.aborted && isEnvlockError(controller.signal.reason)) throw Object.assign(controller.signal.reason, { command: name });
     throw Object.assign(error as object, { command: name });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopHandling();
   }
 }
 

@@ -9,6 +9,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** One unit of long work (a blob download, a layer unpack), shown as a line or a bar. */
 export interface ProgressTask {
   setTotal(total: number): void;
+  /** The work (re)starts with `done` units already there: a resumed or restarted transfer. */
+  restart(done: number): void;
   advance(amount: number): void;
   done(note?: string): void;
   fail(note?: string): void;
@@ -40,6 +42,7 @@ export interface Context {
 
 export const silentTask: ProgressTask = {
   setTotal() {},
+  restart() {},
   advance() {},
   done() {},
   fail() {},

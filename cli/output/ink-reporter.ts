@@ -4,25 +4,22 @@
 import { createElement as h, type ReactElement } from 'react';
 import { render, Static, Box, Text } from 'ink';
 import type { ProgressTask, Reporter } from '../../core/context.js';
-import { formatBytes, type PlainReporterOptions } from './plain-reporter.js';
+import type { PlainReporterOptions } from './plain-reporter.js';
+import { progressLine } from './progress-line.js';
 
 interface TaskState {
   id: number;
   label: string;
   total: number | undefined;
   done: number;
+  /** Where this run of the task started (a resumed transfer's bytes are not this run's rate). */
+  base: number;
   started: number;
 }
 
 function line(task: TaskState): string {
   const seconds = Math.max(0.001, (Date.now() - task.started) / 1000);
-  const rate = task.done / seconds;
-  if (task.total === undefined || task.total === 0) return `${task.label}  ${formatBytes(task.done)}  ${formatBytes(rate)}/s`;
-  const fraction = Math.min(1, task.done / task.total);
-  const width = 20;
-  const filled = Math.round(fraction * width);
-  const eta = rate > 0 ? Math.ceil((task.total - task.done) / rate) : 0;
-  return `${task.label}  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${formatBytes(task.done)}/${formatBytes(task.total)}  ${formatBytes(rate)}/s  ETA ${eta}s`;
+  return progressLine({ label: task.label, done: task.done, total: task.total, rate: (task.done - task.base) / seconds }, process.stderr.columns || 80);
 }
 
 interface Message {
@@ -58,17 +55,20 @@ export function inkReporter(options: PlainReporterOptions): Reporter {
     warn: (m) => say(`warning: ${m}`, 'yellow'),
     debug: (m) => (options.verbose ? say(m, 'gray') : undefined),
     task(label, total): ProgressTask {
-      const state: TaskState = { id: nextId++, label, total, done: 0, started: Date.now() };
+      const state: TaskState = { id: nextId++, label, total, done: 0, base: 0, started: Date.now() };
       tasks.set(state.id, state);
       refresh();
       return {
         setTotal: (value) => { state.total = value; refresh(); },
+        restart: (done) => { state.done = done; state.base = done; state.started = Date.now(); refresh(); },
         advance: (amount) => { state.done += amount; refresh(); },
         done: (note) => { tasks.delete(state.id); say(`${label}: ${note ?? 'done'}`); },
         fail: (note) => { tasks.delete(state.id); say(`${label}: failed${note ? ` (${note})` : ''}`, 'red'); },
       };
     },
     close: async () => {
+      // Work that never finished (a blob another store had, an interrupted step) leaves no bar behind.
+      tasks.clear();
       instance.rerender(view());
       instance.unmount();
       await instance.waitUntilExit().catch(() => undefined);

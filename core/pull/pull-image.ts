@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Context } from '../context.js';
-import { EnvlockError } from '../errors.js';
+import { EnvlockError, isEnvlockError } from '../errors.js';
 import { shortDigest } from '../oci/digest.js';
 import { layerCompression } from '../oci/media-types.js';
 import type { ImageSource } from '../source/image-source.js';
@@ -13,6 +13,9 @@ import type { Store } from '../store/store.js';
 import type { Descriptor, LockedImage } from '../../lockfiles/model.js';
 import { platformString } from '../../lockfiles/model.js';
 import { withBlobRetries } from './retry-blob.js';
+import { TransferTask } from './transfer-task.js';
+import { layerProgress, quietTasks } from './layer-progress.js';
+import { formatBytes } from '../format-bytes.js';
 import { keepManifestBytes } from './keep-manifest.js';
 import { mapLimit } from '../map-limit.js';
 
@@ -60,19 +63,26 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
   let opened: Promise<ImageSource> | undefined;
   const source = () => (opened ??= input.source());
   const fetchBlob = async (desc: Descriptor, what: string) => {
-    const task = ctx.reporter.task(`${what} ${shortDigest(desc.digest)}`, desc.size);
+    const label = `${what} ${shortDigest(desc.digest)}`;
+    // Shown only once bytes move; counts every attempt's bytes, never one twice (13.7).
+    const task = new TransferTask(ctx.reporter, label, desc.size);
     try {
       const got = await withBlobRetries(
         async () => ingestBlob(store, desc, async (offset, signal) => {
           const s = await source();
           return s.openBlob(desc.digest, offset, signal ?? ctx.signal, desc.size);
-        }, { task, signal: ctx.signal, onWait: () => ctx.reporter.debug(`waiting for another process to finish ${shortDigest(desc.digest)}`) }),
-        { signal: ctx.signal, onRetry: (error, attempt) => ctx.reporter.warn(`${what} ${shortDigest(desc.digest)}: ${error.message} Retrying (attempt ${attempt + 1}).`) },
+        }, { task, signal: ctx.signal, onWait: () => ctx.reporter.info(`${label}: waiting for another envlock process that is downloading it`) }),
+        {
+          signal: ctx.signal,
+          progress: () => task.highWater,
+          onRetry: (error) => ctx.reporter.warn(`${label}: ${error.message} Retrying${task.highWater > 0 ? ` from ${formatBytes(task.highWater)}` : ''}.`),
+        },
       );
       (got.downloaded ? result.downloaded : result.reused).push(desc.digest);
-      result.bytesDownloaded += got.fetched;
+      result.bytesDownloaded += task.transferred;
     } catch (error) {
-      task.fail();
+      result.bytesDownloaded += task.transferred;
+      task.fail(isEnvlockError(error) ? error.code : undefined);
       throw error;
     }
   };
@@ -87,14 +97,15 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
     if (compression === undefined) throw new EnvlockError('LAYER_MEDIA_TYPE', `Layer ${shortDigest(layer.digest)} of ${input.reference} has media type ${layer.mediaType}, which envlock cannot unpack.`, { hint: 'Use an image whose layers are tar, tar+gzip or tar+zstd.' });
     const diffId = diffIds[i];
     return {
-      open: () => createReadStream(findBlob(store, layer.digest)!),
+      // The unpack line counts this blob's bytes against its size (layer-progress.ts).
+      open: () => layerProgress(ctx.reporter, i, image.layers.length, layer).wrap(createReadStream(findBlob(store, layer.digest)!)),
       compression,
       layerName: `layer ${i + 1} of ${input.reference} (${shortDigest(layer.digest)})`,
       ...(diffId === undefined ? {} : { expectedDiffId: diffId }),
     };
   });
   const installed = await installRootfs(store, image.manifest.digest, async (tmp) => {
-    const { treeDigest } = await unpackImage(new TreeSink(tmp), layers, { reporter: ctx.reporter, signal: ctx.signal, limits });
+    const { treeDigest } = await unpackImage(new TreeSink(tmp), layers, { reporter: quietTasks(ctx.reporter), signal: ctx.signal, limits });
     return { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })), treeDigest };
   }, { signal: ctx.signal, sealed: true });
   result.rootfs = installed.path;

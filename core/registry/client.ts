@@ -16,7 +16,8 @@ import { transportFailure, type Subject } from './failures.js';
 import { checkManifest, MAX_MANIFEST_BYTES, verifyBlob, type ManifestDescriptor, type ResolvedManifest } from './manifest-check.js';
 import { withDigest, type RegistryReference } from './reference.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { readAll, Transport, type TransportResponse } from './transport.js';
+import { DEFAULT_TIMEOUTS, timeoutsFrom } from './timeouts.js';
+import { readAll, Transport, type TransportResponse, type WaitNotice } from './transport.js';
 
 export interface ClientOptions {
   config?: RegistryConfig;
@@ -57,6 +58,7 @@ export class RegistryClient {
     private readonly agent: Agent,
     readonly config: RegistryConfig,
     retry: RetryPolicy,
+    waiting: WaitNotice = { noticeMs: DEFAULT_TIMEOUTS.noticeMs, headersMs: DEFAULT_TIMEOUTS.headersMs },
   ) {
     this.auth = new Authenticator(ctx, async (url, init) => {
       try {
@@ -66,7 +68,10 @@ export class RegistryClient {
         throw transportFailure(error, { reference: url.origin, registry: url.host, what: 'a token', notFound: '' }, init.signal);
       }
     });
-    this.transport = new Transport(agent, this.auth, retry, credentialFilesText(ctx), (message) => ctx.reporter.warn(message));
+    this.transport = new Transport(agent, this.auth, retry, credentialFilesText(ctx), (message) => ctx.reporter.warn(message), {
+      ...waiting,
+      notice: (message) => ctx.reporter.info(message),
+    });
   }
 
   private signal(extra?: AbortSignal): AbortSignal {
@@ -243,13 +248,15 @@ function guardStream(body: Readable, subject: Subject, signal: AbortSignal, limi
 /** Creates a client with one pooled Agent; undici is imported here, not at start-up. */
 export async function createRegistryClient(ctx: Context, options: ClientOptions = {}): Promise<RegistryClient> {
   const { Agent } = await import('undici');
+  const limits = timeoutsFrom(ctx.env);
+  const headersMs = options.headersTimeoutMs ?? limits.headersMs;
   const agent = new Agent({
     connections: options.connections ?? 8,
     keepAliveTimeout: 10_000,
-    connect: { timeout: options.connectTimeoutMs ?? 15_000, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) },
-    headersTimeout: options.headersTimeoutMs ?? 30_000,
-    bodyTimeout: options.bodyIdleTimeoutMs ?? 60_000,
+    connect: { timeout: options.connectTimeoutMs ?? limits.connectMs, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) },
+    headersTimeout: headersMs,
+    bodyTimeout: options.bodyIdleTimeoutMs ?? limits.bodyIdleMs,
   });
   const config = options.config ?? (await loadRegistryConfig(ctx));
-  return new RegistryClient(ctx, agent, config, { ...DEFAULT_RETRY, ...options.retry });
+  return new RegistryClient(ctx, agent, config, { ...DEFAULT_RETRY, ...options.retry }, { noticeMs: Math.min(limits.noticeMs, Math.floor(headersMs / 2)), headersMs });
 }

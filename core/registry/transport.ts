@@ -30,6 +30,13 @@ export interface SendInit {
 
 const MAX_REDIRECTS = 5;
 
+/** When a request's answer is slow to come: say so after noticeMs (the limit is headersMs). */
+export interface WaitNotice {
+  noticeMs: number;
+  headersMs: number;
+  notice?: (message: string) => void;
+}
+
 export function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(raw)) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -66,6 +73,7 @@ export function parseWarnings(header: string | undefined): string[] {
 
 export class Transport {
   private readonly warned = new Set<string>();
+  private readonly noticed = new Map<string, number>();
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -73,7 +81,27 @@ export class Transport {
     private readonly retry: RetryPolicy,
     private readonly credentialFiles: string,
     private readonly warn: (message: string) => void = () => {},
+    private readonly waiting: WaitNotice = { noticeMs: 3_000, headersMs: 30_000 },
   ) {}
+
+  /** Awaits an answer; tells the user after a few seconds which host it is waiting for, and why. */
+  private async answered<T>(pending: Promise<T>, init: SendInit): Promise<T> {
+    const notice = this.waiting.notice;
+    if (notice === undefined) return pending;
+    const timer = setTimeout(() => {
+      // Parallel requests to one silent host make one message, not one each.
+      const last = this.noticed.get(init.endpoint.host) ?? -Infinity;
+      if (Date.now() - last < 10_000) return;
+      this.noticed.set(init.endpoint.host, Date.now());
+      notice(`Waiting for ${init.endpoint.host} to answer (${init.subject.what} of ${init.subject.reference}); envlock gives up after ${Number((this.waiting.headersMs / 1000).toFixed(1))} s without an answer.`);
+    }, this.waiting.noticeMs);
+    timer.unref();
+    try {
+      return await pending;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** Shows each registry warning once per command; no action is taken on them. */
   private relayWarnings(response: TransportResponse, registry: string): void {
@@ -93,7 +121,7 @@ export class Transport {
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': 'envlock', ...init.headers };
       if (authorization !== undefined && url.origin === new URL(origin).origin) headers.authorization = authorization;
-      const response = await this.dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method, headers, signal });
+      const response = await this.answered(this.dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method, headers, signal }), init);
       const flat = flattenHeaders(response.headers);
       const location = flat.location;
       if ([301, 302, 303, 307, 308].includes(response.statusCode) && location !== undefined) {

@@ -122,8 +122,9 @@ async function download(store: Store, desc: BlobDescriptor, fetch: BlobFetch, op
     if (offset > 0) {
       await handle.truncate(offset);
       await verifier.seed(partial, offset);
-      task.advance(offset);
     }
+    // Where this attempt starts (0 when the source ignored Range): never bytes counted twice.
+    task.restart(offset);
     for await (const chunk of source.stream as AsyncIterable<Buffer>) {
       verifier.update(chunk);
       try {
@@ -150,7 +151,7 @@ async function download(store: Store, desc: BlobDescriptor, fetch: BlobFetch, op
     source.stream.destroy();
     await handle.close().catch(() => undefined);
     if (!keepPartial) await fs.rm(partial, { force: true });
-    task.fail(isEnvlockError(error) ? error.code : undefined);
+    // No "failed" line here: the caller may retry; it reports the failure that ends the work.
     throw interrupted(error, options.signal, desc.digest);
   }
   try {

@@ -174,12 +174,22 @@ describe('errors', () => {
     expect(error.message).toBe('The registry nowhere.test:5000 for nowhere.test:5000/x:1 could not be reached (ENOTFOUND).');
   });
 
-  it('reports REGISTRY_TIMEOUT when headers never come', async () => {
+  it('says what it waits for, then stops with REGISTRY_TIMEOUT instead of waiting for a silent registry again', async () => {
     server.handle(() => {});
-    const c = await makeClient({}, { headersTimeoutMs: 200, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 10 } });
-    const error = await failure(c.resolveManifest(parseRegistryReference(`${server.host}/x:1`)));
+    const said: string[] = [];
+    const ctx = makeContext({ env: { HOME: home, ENVLOCK_READ_TIMEOUT: '0.4' }, reporter: { ...silentReporter, info: (m: string) => said.push(m) } });
+    client = await createRegistryClient(ctx, { config: emptyRegistryConfig(), retry: { attempts: 5, baseDelayMs: 1, maxDelayMs: 10 } });
+    const error = await failure(client.resolveManifest(parseRegistryReference(`${server.host}/x:1`)));
     expect(error.code).toBe('REGISTRY_TIMEOUT');
-    expect(server.seen).toHaveLength(2);
+    expect(server.seen).toHaveLength(1);
+    expect(said).toEqual([`Waiting for ${server.host} to answer (the manifest of ${server.host}/x:1); envlock gives up after 0.4 s without an answer.`]);
+  });
+
+  it('refuses a timeout that is not a number of seconds (CONFIG_INVALID)', async () => {
+    const ctx = makeContext({ env: { HOME: home, ENVLOCK_CONNECT_TIMEOUT: 'soon' } });
+    const error = await failure(createRegistryClient(ctx, { config: emptyRegistryConfig() }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toBe('ENVLOCK_CONNECT_TIMEOUT="soon" is not a number of seconds.');
   });
 });
 

@@ -197,7 +197,7 @@ describe('ingestBlob', () => {
     let total = 0;
     let advanced = 0;
     let done = false;
-    const task = { setTotal: (n: number) => (total = n), advance: (n: number) => (advanced += n), done: () => (done = true), fail: () => {} };
+    const task = { setTotal: (n: number) => (total = n), restart: (n: number) => (advanced = n), advance: (n: number) => (advanced += n), done: () => (done = true), fail: () => {} };
     await ingestBlob(store, desc, fakeSource(data).fetch, { task });
     expect({ total, advanced, done }).toEqual({ total: 10_000, advanced: 10_000, done: true });
   });
