@@ -52,12 +52,13 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
     return result;
   }
   // Only a cold pull pays for the downloader and the unpacker (start-up budget, STYLE.md).
-  const [{ findBlob, ingestBlob }, { installRootfs }, { unpackImage }, { TreeSink }, { decodeLimits }] = await Promise.all([
+  const [{ findBlob, ingestBlob }, { installRootfs }, { unpackImage }, { TreeSink }, { decodeLimits }, { digestImage }] = await Promise.all([
     import('../store/blob-store.js'),
     import('../store/rootfs-store.js'),
     import('../unpack/unpack-image.js'),
     import('../unpack/tree-sink.js'),
     import('../unpack/limits.js'),
+    import('../unpack/tree-digest.js'),
   ]);
   const limits = decodeLimits(ctx.env);
   let opened: Promise<ImageSource> | undefined;
@@ -105,8 +106,12 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
     };
   });
   const installed = await installRootfs(store, image.manifest.digest, async (tmp) => {
-    const { treeDigest } = await unpackImage(new TreeSink(tmp), layers, { reporter: quietTasks(ctx.reporter), signal: ctx.signal, limits });
-    return { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })), treeDigest };
+    const { root, treeDigest } = await unpackImage(new TreeSink(tmp), layers, { reporter: quietTasks(ctx.reporter), signal: ctx.signal, limits });
+    // The digest's records, kept beside the rootfs for per-file checks (verify-tree.ts): the
+    // in-memory tree again, no disk walk.
+    const records: Buffer[] = [];
+    await digestImage(root, { tee: (bytes) => records.push(Buffer.from(bytes)) });
+    return { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })), treeDigest, treeRecords: Buffer.concat(records) };
   }, { signal: ctx.signal, sealed: true });
   result.rootfs = installed.path;
   result.unpacked = installed.created;

@@ -36,6 +36,14 @@ export function rootfsMetaPathIn(root: string, manifestDigest: string): string {
   return `${rootfsPathIn(root, manifestDigest)}.json`;
 }
 
+/**
+ * rootfs/<algorithm>/<hex>.tree.gz: the records the rootfs's tree digest was computed over
+ * (docs/security.md "Tree digest"), so verify can check file by file what a user can read.
+ */
+export function rootfsTreeListPathIn(root: string, manifestDigest: string): string {
+  return `${rootfsPathIn(root, manifestDigest)}.tree.gz`;
+}
+
 /** squashfs/<algorithm>/<hex>.sqfs, the image of one manifest as one squashfs file. */
 export function squashfsPathIn(root: string, manifestDigest: string): string {
   const { algorithm, hex } = digestParts(assertDigest(manifestDigest, 'an image manifest'));

@@ -3,11 +3,12 @@
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { assertDigest, digestParts } from '../oci/digest.js';
 import { treeDigest } from '../unpack/tree-digest.js';
 import { fsyncDir, randomSuffix, removeTree, sealTree, storeIoError, syncFilesystem, writeFileAtomic } from './fs-util.js';
-import { rootfsMetaPathIn, rootfsPathIn } from './layout.js';
+import { rootfsMetaPathIn, rootfsPathIn, rootfsTreeListPathIn } from './layout.js';
 import { withLock, type LockOptions } from './lock.js';
 import type { Store } from './store.js';
 
@@ -28,7 +29,12 @@ export interface RootfsMeta {
   unpackedAt: string;
 }
 
-export type RootfsBuild = (tmpDir: string) => Promise<Omit<RootfsMeta, 'manifestDigest' | 'unpackedAt'> & Partial<RootfsMeta>>;
+/**
+ * What a build returns: the meta's fields, and the records its tree digest was computed over
+ * (docs/security.md "Tree digest"), kept gzipped beside the rootfs (not in the meta) so that
+ * `envlock verify` can check file by file what a user can read (verify-tree.ts).
+ */
+export type RootfsBuild = (tmpDir: string) => Promise<Omit<RootfsMeta, 'manifestDigest' | 'unpackedAt'> & Partial<RootfsMeta> & { treeRecords?: Buffer }>;
 
 export interface InstallOptions {
   signal?: AbortSignal;
@@ -80,7 +86,8 @@ export async function installRootfs(store: Store, manifestDigest: string, build:
       throw storeIoError(error, `rootfs ${hex.slice(0, 12)}`, store.root);
     }
     try {
-      const built = await build(tmpDir);
+      const { treeRecords, ...built } = await build(tmpDir);
+      let records = treeRecords;
       if (options.signal?.aborted === true) {
         throw new EnvlockError('INTERRUPTED', `Unpacking image ${digest} was interrupted.`, { hint: 'Run the command again.' });
       }
@@ -96,7 +103,11 @@ export async function installRootfs(store: Store, manifestDigest: string, build:
         await sealTree(tmpDir, store.durableRootfs);
         // The tree digest covers modes, so it is taken after sealing, over exactly the tree that
         // gets published (a digest from inside build would never match again).
-        if (options.recordTreeDigest !== false) treeDigestOfBuild = await treeDigest(tmpDir);
+        if (options.recordTreeDigest !== false) {
+          const tee: Buffer[] = [];
+          treeDigestOfBuild = await treeDigest(tmpDir, { tee: (bytes) => tee.push(Buffer.from(bytes)) });
+          records = Buffer.concat(tee);
+        }
       }
       const meta: RootfsMeta = {
         ...built,
@@ -105,6 +116,7 @@ export async function installRootfs(store: Store, manifestDigest: string, build:
         unpackedAt: built.unpackedAt ?? new Date().toISOString(),
       };
       await fs.mkdir(path.dirname(target), { recursive: true });
+      if (records !== undefined && records.length > 0) await writeFileAtomic(rootfsTreeListPathIn(store.root, digest), gzipSync(records));
       // Meta first: a crash between the two renames leaves a harmless meta without a rootfs,
       // never a visible rootfs without meta.
       await writeFileAtomic(rootfsMetaPathIn(store.root, digest), `${JSON.stringify(meta, null, 2)}\n`);
@@ -147,5 +159,6 @@ export async function removeRootfs(store: Store, manifestDigest: string): Promis
     moved = false;
   }
   await fs.rm(rootfsMetaPathIn(store.root, manifestDigest), { force: true });
+  await fs.rm(rootfsTreeListPathIn(store.root, manifestDigest), { force: true });
   if (moved) await removeTree(aside);
 }

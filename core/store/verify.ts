@@ -5,7 +5,9 @@ import fs from 'node:fs/promises';
 import { hashFile } from '../fs/hash-file.js';
 import { assertDigest, digestParts } from '../oci/digest.js';
 import { treeDigest } from '../unpack/tree-digest.js';
+import { errnoCode } from '../errors.js';
 import { findBlob } from './blob-store.js';
+import { checkTree, readTreeRecords, type Unchecked } from './verify-tree.js';
 import { findRootfs, readRootfsMeta } from './rootfs-store.js';
 import type { Store } from './store.js';
 
@@ -21,6 +23,10 @@ export interface VerifyReport {
   actual?: string;
   /** Whether the damaged object is in a read-only store (only its admin can repair it). */
   readOnly: boolean;
+  /** Entries this user cannot read, so not checked (verify-tree.ts); the rest was compared. */
+  unchecked?: Unchecked[];
+  /** Entries found to differ from what was recorded at pull time. */
+  changed?: string[];
 }
 
 export type TreeDigestFn = (rootfs: string) => Promise<string>;
@@ -56,11 +62,30 @@ export async function verifyRootfs(store: Store, manifestDigest: string, options
   let actual: string;
   try {
     actual = await (options.treeDigest ?? treeDigest)(dir);
-  } catch {
-    return { ...base, path: dir, ok: false, problem: 'unreadable', readOnly };
+  } catch (error) {
+    if (!DENIED.has(errnoCode(error) ?? '')) return { ...base, path: dir, ok: false, problem: 'unreadable', readOnly };
+    return checkReadable(dir, manifestDigest, meta.treeDigest, readOnly);
   }
   if (actual !== meta.treeDigest) return { ...base, path: dir, ok: false, problem: 'tree-mismatch', expected: meta.treeDigest, actual, readOnly };
   return { ...base, path: dir, ok: true, readOnly };
+}
+
+const DENIED = new Set(['EACCES', 'EPERM']);
+
+/**
+ * For a user who cannot read all of a rootfs (a site store's /etc/shadow): every entry they can
+ * reach is compared with the records kept at pull time; what they cannot read is named, not
+ * called damage. Without the records (a rootfs pulled by an older envlock) nothing can be compared.
+ */
+async function checkReadable(dir: string, manifestDigest: string, recorded: string, readOnly: boolean): Promise<VerifyReport> {
+  const base = { kind: 'rootfs' as const, digest: manifestDigest, path: dir, readOnly };
+  const records = await readTreeRecords(`${dir}.tree.gz`, recorded);
+  if (records === undefined) {
+    return { ...base, ok: true, unchecked: [{ path: '.', reason: 'some of its files are not readable by you, and no per-file record was kept when it was pulled' }] };
+  }
+  const check = await checkTree(dir, records);
+  if (check.changed.length > 0) return { ...base, ok: false, problem: 'tree-mismatch', expected: recorded, changed: check.changed, unchecked: check.unchecked };
+  return { ...base, ok: true, unchecked: check.unchecked };
 }
 
 /** Verifies each named digest: as a rootfs when one exists for it, else as a blob. */

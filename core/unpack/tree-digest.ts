@@ -16,7 +16,23 @@ const SLICE_MS = 20;
 const NUL = Buffer.alloc(1);
 
 /** Appends one record: PATH NUL TYPE NUL MODE NUL VALUE NUL. */
-function record(hash: Hash, path: Buffer | string, type: string, mode: number, value: Buffer | string): void {
+/** Where records go: the hash, and with a tee also a copy of every byte (verify-tree.ts keeps them). */
+interface RecordSink {
+  update(bytes: Buffer | string): unknown;
+}
+
+export interface TreeDigestOptions {
+  /** Receives every byte hashed, in order: the records a verify can compare file by file. */
+  tee?: (bytes: Buffer | string) => void;
+}
+
+function sinkOf(hash: Hash, options: TreeDigestOptions): RecordSink {
+  const tee = options.tee;
+  if (tee === undefined) return hash;
+  return { update: (bytes) => { hash.update(bytes); tee(bytes); } };
+}
+
+function record(hash: RecordSink, path: Buffer | string, type: string, mode: number, value: Buffer | string): void {
   hash.update(path);
   hash.update(NUL);
   hash.update(type);
@@ -43,8 +59,9 @@ function pacer(): () => Promise<void> {
  * ("a", "a-b", "a/x"); within a directory, a child directory's subtree sorts as its name plus
  * "/", so sorting each directory's keys gives exactly that order without a global sort.
  */
-export async function digestImage(root: ImageNode): Promise<string> {
-  const hash = createHash('sha256');
+export async function digestImage(root: ImageNode, options: TreeDigestOptions = {}): Promise<string> {
+  const digest = createHash('sha256');
+  const hash = sinkOf(digest, options);
   const pace = pacer();
   const walk = async (dir: ImageNode, prefix: string): Promise<void> => {
     const keys: Array<{ key: string; name: string; node: ImageNode; subtree: boolean }> = [];
@@ -68,7 +85,7 @@ export async function digestImage(root: ImageNode): Promise<string> {
     }
   };
   await walk(root, '');
-  return `sha256:${hash.digest('hex')}`;
+  return `sha256:${digest.digest('hex')}`;
 }
 
 interface Item {
@@ -84,7 +101,7 @@ interface Item {
  * The digest of a directory on disk, walking with lstat and never following symlinks; names
  * are raw bytes throughout. Hard-linked files hash as independent regular files.
  */
-export async function treeDigest(rootfs: string): Promise<string> {
+export async function treeDigest(rootfs: string, options: TreeDigestOptions = {}): Promise<string> {
   const items: Item[] = [];
   await collect(Buffer.from(rootfs), Buffer.alloc(0), items, pacer());
   items.sort((a, b) => Buffer.compare(a.path, b.path));
@@ -98,13 +115,14 @@ export async function treeDigest(rootfs: string): Promise<string> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, files.length) }, worker));
-  const hash = createHash('sha256');
+  const digest = createHash('sha256');
+  const hash = sinkOf(digest, options);
   const pace = pacer();
   for (const item of items) {
     record(hash, item.path, item.type, item.mode, item.type === 'f' ? (item.value ?? '') : item.type === 'l' ? item.source : '');
     await pace();
   }
-  return `sha256:${hash.digest('hex')}`;
+  return `sha256:${digest.digest('hex')}`;
 }
 
 async function collect(dirAbs: Buffer, dirRel: Buffer, items: Item[], pace: () => Promise<void>): Promise<void> {
