@@ -1,6 +1,7 @@
 // The shape of a command: its flags and arguments as data (help is generated from this),
 // and a function that takes parsed options and a context and returns data to render.
 
+import type { EnvlockError } from '../core/errors.js';
 import type { Context } from '../core/context.js';
 
 export type FlagType = 'boolean' | 'string' | 'list';
@@ -38,6 +39,11 @@ export interface CommandOutcome<R = unknown> {
   text?: string;
   /** Non-zero for an expected non-error outcome (e.g. a failed check that was reported). */
   exitCode?: number;
+  /**
+   * Why a non-zero exitCode: rendered as the error line on stderr after the text, and in --json
+   * as the envelope's error beside its result (ok is false whenever the exit status is not 0).
+   */
+  failure?: EnvlockError;
 }
 
 export interface CommandSpec<R = unknown> {

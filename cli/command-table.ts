@@ -14,6 +14,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'export', summary: 'Write a locked environment\'s image as an OCI image layout directory.', load: async () => (await import('./commands/export.js')).command },
   { name: 'gc', summary: 'Remove blobs and root filesystems that no lockfile uses any more.', load: async () => (await import('./commands/gc.js')).command },
   { name: 'init', summary: 'Write a commented envlock.yaml (or .toml) to start from.', load: async () => (await import('./commands/init.js')).command },
+  { name: 'list', summary: 'List the environments of this project with their lock and pull state.', load: async () => (await import('./commands/list.js')).command },
   { name: 'lock', summary: 'Resolve every environment to content digests and CPU requirements.', load: async () => (await import('./commands/lock.js')).command },
   { name: 'module', summary: 'Publish environments as modules, and answer the module shim.', load: async () => (await import('./commands/module.js')).command },
   { name: 'modulefiles', summary: 'Write Lmod (Lua) or Tcl modulefiles for the envlock modules.', load: async () => (await import('./commands/modulefiles.js')).command },

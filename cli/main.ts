@@ -104,6 +104,13 @@ async function execute(argv: string[], json: boolean): Promise<Outcome & { comma
     });
     const outcome = await spec.run(args, ctx);
     await reporter.close();
+    const failure = (outcome.exitCode ?? 0) !== 0 ? outcome.failure : undefined;
+    if (failure !== undefined) {
+      // A command that reports its findings and fails (doctor): the findings, then why it failed.
+      const colour = outputMode(process.env, process.stderr.isTTY === true, json).colour;
+      const stdout = json ? failureEnvelope(name, describeError(failure), outcome.result) : (outcome.text ?? '');
+      return { stdout, stderr: json ? '' : humanError(failure, colour), exitCode: failure.exitCode, command: name };
+    }
     const stdout = json ? successEnvelope(name, outcome.result) : (outcome.text ?? '');
     return { stdout, stderr: '', exitCode: outcome.exitCode ?? 0, command: name };
   } catch (error) {

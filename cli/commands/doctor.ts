@@ -3,7 +3,7 @@
 // environment can run here.
 
 import type { CommandSpec } from '../command-spec.js';
-import { EXIT } from '../../core/errors.js';
+import { EnvlockError, EXIT } from '../../core/errors.js';
 import { hostCpu, loadProject, type Project } from '../../core/project.js';
 import { discoverProjectDir } from '../../core/project-dir.js';
 import { checkCpu, checkStore, checkUserNamespaces, type Check } from '../../core/doctor/checks.js';
@@ -43,6 +43,10 @@ Exits 1 when a check fails.`,
     if (project) checks.push(...checkEnvironments(project, cpu), ...(await checkRegistries(project, ctx)), ...(await checkHostDevices(project, ctx)));
     const ok = checks.every((c) => c.status !== 'fail');
     const rows = checks.map((c) => [c.status.toUpperCase(), c.area, c.summary + (c.fix ? ` Fix: ${c.fix}` : '')]);
-    return { result: { ok, checks }, text: renderTable(['STATUS', 'CHECK', 'FINDING'], rows), exitCode: ok ? EXIT.OK : EXIT.FAILURE };
+    const failed = checks.filter((c) => c.status === 'fail');
+    const failure = ok ? undefined : new EnvlockError('CHECK_FAILED', `${failed.length} of ${checks.length} checks failed: ${failed.map((c) => c.area).join(', ')}.`, {
+      hint: 'Each failed check above says what to change (Fix:); run `envlock doctor` again afterwards.',
+    });
+    return { result: { ok, checks }, text: renderTable(['STATUS', 'CHECK', 'FINDING'], rows), exitCode: ok ? EXIT.OK : EXIT.FAILURE, ...(failure ? { failure } : {}) };
   },
 };

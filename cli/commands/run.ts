@@ -20,8 +20,10 @@ runs COMMAND there; without COMMAND, the image's own Entrypoint and Cmd. NAME ma
 the declaration has one environment (or one named \`default\`). The best locked CPU variant for
 this host is chosen, and a host that lacks a feature it needs is refused (exit 4) before anything
 runs. The image is pulled first if no store has it (unless --offline). The command's exit status
-and signals pass through unchanged; envlock's own failures before the command starts exit 125,
-a command that cannot be executed 126, one that is not found 127.`,
+and signals pass through unchanged. What envlock refuses before anything runs exits as every
+command does (1, 2, 3 for a stale or missing lock, 4 for a host that cannot run it); entering the
+environment failing (a bind, the launcher) exits 125, a command that cannot be executed 126, one
+that is not found 127. \`envlock run --dry-run\` makes the same checks and runs nothing.`,
   flags: RUN_FLAGS,
   positionals: [{ name: 'NAME', description: 'The environment (default: the only one, or `default`).' }],
   passThroughAfter: 1,

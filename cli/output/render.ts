@@ -15,8 +15,9 @@ export function successEnvelope(command: string | undefined, result: unknown): s
   return `${JSON.stringify({ ok: true, command: command ?? null, result: result ?? null })}\n`;
 }
 
-export function failureEnvelope(command: string | undefined, error: JsonFailure): string {
-  return `${JSON.stringify({ ok: false, command: command ?? null, error })}\n`;
+/** The failure document; a command that reported findings before failing (doctor) includes them as result. */
+export function failureEnvelope(command: string | undefined, error: JsonFailure, result?: unknown): string {
+  return `${JSON.stringify({ ok: false, command: command ?? null, ...(result === undefined ? {} : { result }), error })}\n`;
 }
 
 export function describeError(error: EnvlockError): JsonFailure {

@@ -65,6 +65,24 @@ describe('envlock doctor', () => {
     expect(env.summary).toContain('amx-imaginary');
   });
 
+  // A failing check used to answer "ok": true while exiting 1.
+  it('answers ok:false with the checks and a CHECK_FAILED error when a check fails, and says so in text too', async () => {
+    const dir = await lockedProject();
+    const lock = join(dir, 'envlock.lock');
+    writeFileSync(lock, readFileSync(lock, 'utf8').replace(/features = \[/g, 'features = ["amx-imaginary", '));
+    const result = await runCli(['doctor', '--json', '--offline'], { cwd: dir });
+    expect(result.code).toBe(1);
+    const doc = result.json<{ ok: boolean; result: DoctorJson['result']; error: { code: string; message: string; exitCode: number } }>();
+    expect(doc.ok).toBe(false);
+    expect(doc.error).toMatchObject({ code: 'CHECK_FAILED', exitCode: 1 });
+    expect(doc.error.message).toContain('env bb');
+    expect(doc.result.checks.length).toBeGreaterThan(3);
+    const text = await runCli(['doctor', '--offline'], { cwd: dir });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('FAIL');
+    expect(text.stderr).toMatch(/^error: \d+ of \d+ checks failed: .*env bb/m);
+  });
+
   it('reports a malformed CDI spec by file name', async () => {
     const dir = await lockedProject();
     const cdi = makeTempDir('cdi-bad');
