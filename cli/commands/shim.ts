@@ -1,7 +1,7 @@
 // `envlock shim bash|zsh|sh`: prints the line that defines `module` and `ml` in the calling shell
 // (it sources the static shim/envlock.sh), or with --path just that file's path for profile.d.
 
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvlockError } from '../../core/errors.js';
@@ -20,6 +20,14 @@ export function shimPath(): string {
     dir = path.dirname(dir);
   }
   throw new EnvlockError('IO', 'The shim file shim/envlock.sh is missing from this envlock installation.', { hint: 'Reinstall envlock.' });
+}
+
+function realpathOr(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 export interface ShimResult {
@@ -49,7 +57,8 @@ export const command: CommandSpec<ShimResult> = {
     // The shim falls back to the CLI for show/spider and unknown names; point it at this very
     // CLI when the caller has not chosen one, so it works without envlock on PATH too, and at
     // this Node, so a loaded module that wraps `node` never runs envlock inside its image.
-    const entry = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
+    // The script Node runs (a bin symlink resolved), so "$ENVLOCK_NODE" "$ENVLOCK_CLI" runs it directly.
+    const entry = process.argv[1] ? realpathOr(path.resolve(process.argv[1])) : undefined;
     const cli = entry
       ? `if [ -z "\${ENVLOCK_CLI-}" ]; then ENVLOCK_CLI=${shellQuote(entry)}; ENVLOCK_NODE=${shellQuote(process.execPath)}; export ENVLOCK_CLI ENVLOCK_NODE; fi\n`
       : '';
