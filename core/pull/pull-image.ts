@@ -42,6 +42,8 @@ export interface PullImageInput {
   concurrency?: number;
 }
 
+const MIN_PROGRESS = 1024 * 1024;
+
 export async function pullImage(input: PullImageInput): Promise<PullImageResult> {
   const { store, image, ctx } = input;
   const platform = platformString(image.platform);
@@ -76,6 +78,9 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
         {
           signal: ctx.signal,
           progress: () => task.highWater,
+          // A try that brings less than 1 MiB is no progress: a registry that keeps cutting the
+          // answer shorter is given up on, one that cuts it every few megabytes is not.
+          minProgress: Math.min(MIN_PROGRESS, desc.size),
           onRetry: (error) => ctx.reporter.warn(`${label}: ${error.message} Retrying${task.highWater > 0 ? ` from ${formatBytes(task.highWater)}` : ''}.`),
         },
       );

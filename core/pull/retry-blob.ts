@@ -21,6 +21,8 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** A measure that grows when an attempt gets further (the bytes the blob has reached). */
   progress?: () => number;
+  /** How much it must grow for an attempt to count as progress (default 1). */
+  minProgress?: number;
 }
 
 export async function withBlobRetries<T>(work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
@@ -32,8 +34,8 @@ export async function withBlobRetries<T>(work: () => Promise<T>, options: RetryO
       return await work();
     } catch (error) {
       const reached = options.progress?.() ?? 0;
-      const advanced = reached > mark;
-      mark = Math.max(mark, reached);
+      const advanced = reached - mark >= (options.minProgress ?? 1);
+      if (advanced) mark = reached;
       failures = advanced ? 1 : failures + 1;
       // A registry that stayed silent for the whole timeout gets no second wait of the same kind.
       const silent = isEnvlockError(error) && error.code === 'REGISTRY_TIMEOUT' && !advanced;

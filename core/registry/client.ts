@@ -238,6 +238,9 @@ function guardStream(body: Readable, subject: Subject, signal: AbortSignal, limi
     },
   });
   body.on('error', (error) => guard.destroy(transportFailure(error, subject, signal)));
+  // A body that fails before its reader starts (an empty, cut answer) must not crash the process
+  // with an unhandled 'error': the reader still gets the error from the destroyed stream.
+  guard.on('error', () => {});
   guard.on('close', () => {
     if (!body.destroyed) body.destroy();
   });

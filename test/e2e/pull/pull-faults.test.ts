@@ -31,7 +31,7 @@ const blobGets = (digest: string) => proxy.requests.filter((r) => r.method === '
 
 function storeState(store: string) {
   const list = (sub: string) => (existsSync(join(store, sub)) ? readdirSync(join(store, sub)) : []);
-  return { blobs: list('blobs/sha256'), rootfs: list('rootfs/sha256').filter((n) => !n.endsWith('.json')), tmp: list('tmp') };
+  return { blobs: list('blobs/sha256'), rootfs: list('rootfs/sha256').filter((n) => !n.endsWith('.json') && !n.endsWith('.tree.gz')), tmp: list('tmp') };
 }
 
 type Caller = { name: string; asUser?: 'nobody' };
@@ -141,7 +141,7 @@ describe.each(CALLERS)('envlock pull under faults, as $name', (caller) => {
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     expect(Date.now() - signalled).toBeLessThan(5_000);
     expect(code).toBe(130);
-    expect(stderr).toContain('Interrupted');
+    expect(stderr).toContain('Stopped by Ctrl-C (SIGINT)');
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(storeState(store).rootfs).toEqual([]);
     expect(storeState(store).tmp.filter((n) => n.startsWith('rootfs-'))).toEqual([]);

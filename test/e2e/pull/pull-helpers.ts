@@ -21,11 +21,11 @@ export async function lockedProject(image: string, options: { forUser?: 'nobody'
   return dir;
 }
 
-/** busybox plus a 24 MiB file of random bytes (gzip cannot shrink it), pushed as big:latest. */
-export async function pushBigImage(registry: string): Promise<BuiltImage> {
+/** busybox plus a 24 MiB file of random bytes (gzip cannot shrink it), pushed as REPO:latest (big). */
+export async function pushBigImage(registry: string, repo = 'big'): Promise<BuiltImage> {
   const layer = tarEntries([...busyboxEntries(), { path: 'data/', type: 'dir' }, { path: 'data/random.bin', type: 'file', mode: 0o644, content: randomBytes(24 * 1024 * 1024) }]);
   const image = buildImage({ layers: [layer], platform: { os: 'linux', architecture: 'amd64' }, createdBy: `big-${Date.now()}` });
-  await pushImage(registry, 'big', 'latest', image);
+  await pushImage(registry, repo, 'latest', image);
   return image;
 }
 

@@ -23,7 +23,8 @@ let size: string;
 let proxy: FaultProxy;
 
 beforeAll(async () => {
-  big = await pushBigImage(registry);
+  // Its own repository: other test files push a different big:latest at the same time.
+  big = await pushBigImage(registry, 'big-progress');
   bigLayer = big.layers[0]!.digest;
   size = formatBytes(big.layers[0]!.size);
   proxy = await startFaultProxy(registry);
@@ -44,7 +45,7 @@ describe.each(CALLERS)('waiting and progress, as $name', (caller) => {
   const as = caller.asUser ? { asUser: caller.asUser } : {};
   async function fresh() {
     proxy.setRules([]);
-    const dir = await lockedProject(`${proxy.host}/big:latest`, forUser);
+    const dir = await lockedProject(`${proxy.host}/big-progress:latest`, forUser);
     const store = join(makeTempDir('store', forUser), 's');
     proxy.requests.length = 0;
     return { dir, store };
@@ -77,7 +78,7 @@ describe.each(CALLERS)('waiting and progress, as $name', (caller) => {
     const progress = result.stderr.split('\n').filter((l) => l.includes(` of ${size} (`));
     // One line per interval (0.5 s here) at most, and some: not one per chunk, not silence.
     expect(progress.length).toBeGreaterThanOrEqual(1);
-    expect(progress.length).toBeLessThanOrEqual(Math.ceil(took / 0.5));
+    expect(progress.length).toBeLessThanOrEqual(Math.ceil(took / 0.5) + 1);
   });
 
   it('says within seconds which registry it waits for, and gives up on a silent one after the read timeout', async () => {
@@ -96,7 +97,7 @@ describe.each(CALLERS)('waiting and progress, as $name', (caller) => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     const took = Date.now() - started;
     expect(code).toBe(1);
-    expect(stderr).toContain(`Waiting for ${proxy.host} to answer (blob ${bigLayer} of ${proxy.host}/big:latest); envlock gives up after 8 s without an answer.`);
+    expect(stderr).toContain(`Waiting for ${proxy.host} to answer (blob ${bigLayer} of ${proxy.host}/big-progress:latest); envlock gives up after 8 s without an answer.`);
     expect(noticed).toBeGreaterThan(0);
     expect(noticed).toBeLessThan(6_000);
     expect(stderr).toMatch(/REGISTRY_TIMEOUT|did not answer in time/);
@@ -131,7 +132,7 @@ describe.each(CALLERS)('waiting and progress, as $name', (caller) => {
 describe('live progress in a terminal', () => {
   it('keeps bars within 80 columns, says so on Ctrl-C, and leaves no dead bar after a resumed pull', async () => {
     proxy.setRules([]);
-    const dir = await lockedProject(`${proxy.host}/big:latest`);
+    const dir = await lockedProject(`${proxy.host}/big-progress:latest`);
     const store = join(makeTempDir('store'), 's');
     proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), times: 1, action: { kind: 'slow', bytesPerSecond: 2 * MiB } }]);
     const session = `envlock-progress-${process.pid}`;

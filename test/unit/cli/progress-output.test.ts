@@ -73,3 +73,25 @@ describe('plain progress lines', () => {
     expect(progress.some((l) => l.startsWith('layer b'))).toBe(true);
   });
 });
+
+describe('withBlobRetries', () => {
+  it('keeps going while each attempt brings enough, and stops after attempts in a row that bring too little', async () => {
+    const { withBlobRetries } = await import('../../../core/pull/retry-blob.js');
+    const { EnvlockError } = await import('../../../core/errors.js');
+    let reached = 0;
+    let tries = 0;
+    const cut = (step: number) => async () => {
+      tries += 1;
+      reached += step;
+      if (reached < 100) throw new EnvlockError('REGISTRY_UNREACHABLE', 'cut');
+      return 'done';
+    };
+    await expect(withBlobRetries(cut(10), { progress: () => reached, minProgress: 5, baseDelayMs: 0 })).resolves.toBe('done');
+    expect(tries).toBe(10);
+    reached = 0;
+    tries = 0;
+    // Five tries that together bring less than the minimum: given up.
+    await expect(withBlobRetries(cut(1), { progress: () => reached, minProgress: 50, baseDelayMs: 0 })).rejects.toThrow('cut');
+    expect(tries).toBe(5);
+  });
+});
