@@ -43,6 +43,7 @@ export interface PullImageInput {
 }
 
 const MIN_PROGRESS = 1024 * 1024;
+let sweptOnce: Promise<number> | undefined;
 
 export async function pullImage(input: PullImageInput): Promise<PullImageResult> {
   const { store, image, ctx } = input;
@@ -63,6 +64,9 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
     import('../unpack/tree-digest.js'),
   ]);
   const limits = decodeLimits(ctx.env);
+  // Locks a killed pull left behind are cleared by the next one that has work (issue 13.7).
+  sweptOnce ??= import('../store/lock.js').then(({ sweepStaleLocks }) => sweepStaleLocks(store)).catch(() => 0);
+  await sweptOnce;
   let opened: Promise<ImageSource> | undefined;
   const source = () => (opened ??= input.source());
   const fetchBlob = async (desc: Descriptor, what: string) => {

@@ -8,7 +8,7 @@ import { isDigest } from '../oci/digest.js';
 import { errnoCode, isEnvlockError } from '../errors.js';
 import { removeTree, treeBytes } from './fs-util.js';
 import { DIRS } from './layout.js';
-import { acquireLock, withLock } from './lock.js';
+import { acquireLock, withLock, sweepStaleLocks } from './lock.js';
 import { readRegistrations } from './registry.js';
 import { readRootfsMeta, removeRootfs } from './rootfs-store.js';
 import type { Store } from './store.js';
@@ -42,6 +42,8 @@ export async function collectGarbage(store: Store, options: GcOptions = {}): Pro
   await store.prepare();
   return withLock(store, 'gc', async () => {
     const result: GcResult = { dryRun, removed: [], kept: 0, bytesFreed: 0 };
+    // Locks of processes that are gone (a pull killed with -9) go first (issue 13.7).
+    if (!dryRun) await sweepStaleLocks(store);
     const drop = async (entry: GcEntry, remove: () => Promise<void>): Promise<void> => {
       if (!dryRun) await remove();
       result.removed.push(entry);

@@ -222,6 +222,32 @@ async function breakStale(store: Store, dir: string, staleToken: string | undefi
   }
 }
 
+/**
+ * Removes the locks whose holders are gone (a pull killed with -9 leaves its blob and image
+ * locks behind), by the same staleness rule and the same careful break as a waiter uses, and
+ * guards or broken locks a crashed breaker left. pull calls it before it starts, gc as it runs.
+ * Returns how many were removed.
+ */
+export async function sweepStaleLocks(store: Store): Promise<number> {
+  const dir = store.dir('locks');
+  let removed = 0;
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const where = path.join(dir, name);
+    if (name.endsWith('.lock')) {
+      const observed = await inspect(where);
+      if (observed === undefined || !isStale(store, observed)) continue;
+      await breakStale(store, where, observed.owner?.token);
+      if ((await inspect(where)) === undefined) removed += 1;
+    } else if (/\.lock\.(break|broken-[0-9a-f]+)$/.test(name)) {
+      const stat = await fs.stat(where).catch(() => undefined);
+      if (stat === undefined || Date.now() - stat.mtimeMs <= store.lockStaleMs) continue;
+      await removeTree(where).catch(() => undefined);
+      removed += 1;
+    }
+  }
+  return removed;
+}
+
 function lockedError(dir: string, owner: LockOwner | undefined): EnvlockError {
   const who = owner === undefined ? 'another process' : `process ${owner.pid} on ${owner.host}`;
   return new EnvlockError('STORE_LOCKED', `The store lock ${path.basename(dir)} is held by ${who}.`, {

@@ -129,6 +129,36 @@ describe.each(CALLERS)('waiting and progress, as $name', (caller) => {
   });
 });
 
+describe.each(CALLERS)('locks a killed pull leaves behind, as $name', (caller) => {
+  it('are cleared by the next pull that has work, and by gc', async () => {
+    const forUser = caller.asUser ? { forUser: caller.asUser } : {};
+    const as = caller.asUser ? { asUser: caller.asUser } : {};
+    proxy.setRules([]);
+    const dir = await lockedProject(`${proxy.host}/big-progress:latest`, forUser);
+    const other = await lockedProject(`${registry}/busybox:latest`, forUser);
+    const store = join(makeTempDir('store', forUser), 's');
+    const locks = () => readdirSync(join(store, 'locks')).filter((n) => n.endsWith('.lock'));
+    for (const clear of ['pull', 'gc'] as const) {
+      proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), times: 1, action: { kind: 'slow', bytesPerSecond: 2 * MiB } }]);
+      const child = spawn(caller.asUser ? 'setpriv' : process.execPath, [
+        ...(caller.asUser ? ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath] : []), CLI_PATH, 'pull',
+      ], { cwd: dir, env: { ...process.env, HOME: dir, ENVLOCK_STORE: store, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const deadline = Date.now() + 20_000;
+      while (!stderr.includes(`layer ${short(bigLayer)}: started`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.on('close', resolve));
+      expect(locks()).toContain(`blob-${bigLayer.slice(7)}.lock`);
+      const next = clear === 'pull'
+        ? await runCli(['pull', '-q'], { cwd: other, env: { ENVLOCK_STORE: store }, ...as })
+        : await runCli(['gc'], { cwd: other, env: { ENVLOCK_STORE: store }, ...as });
+      expect(next.code, next.stderr).toBe(0);
+      expect(locks()).toEqual([]);
+    }
+  });
+});
+
 describe('live progress in a terminal', () => {
   it('keeps bars within 80 columns, says so on Ctrl-C, and leaves no dead bar after a resumed pull', async () => {
     proxy.setRules([]);
