@@ -22,6 +22,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'run', summary: 'Run a command inside a locked environment, without root.', load: async () => (await import('./commands/run.js')).command },
   { name: 'shell', summary: 'Start an interactive shell inside a locked environment.', load: async () => (await import('./commands/shell.js')).command },
   { name: 'shim', summary: 'Print the code that defines `module` and `ml` for a shell.', load: async () => (await import('./commands/shim.js')).command },
+  { name: 'slurm', summary: 'Print the plugstack.conf line for the SPANK plugin (srun --envlock=NAME).', load: async () => (await import('./commands/slurm.js')).command },
   { name: 'store', summary: 'Show the store: location, size, images, and what shared blobs save.', load: async () => (await import('./commands/store.js')).command },
   { name: 'verify', summary: 'Re-hash the locked blobs and check each pulled rootfs against its tree digest.', load: async () => (await import('./commands/verify.js')).command },
 ];

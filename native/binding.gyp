@@ -6,6 +6,8 @@
 # without them everything else builds and the launcher says it cannot mount squashfs images.
 # The addon's squashfs writer needs libsquashfs (libsquashfs-dev); without it the addon has no
 # SqfsWriter and images are stored as trees.
+# With Slurm's headers (slurm/spank.h), two more: the SPANK plugin envlock_spank.so and its
+# per-node helper envlock-spank-holder, which enters through the entry library.
 {
   "variables": {
     "envlock_squashfs%": "<!(sh probe.sh squashfs)",
@@ -61,5 +63,29 @@
       "cflags!": ["-fno-exceptions"],
       "ldflags": ["<(envlock_static)"]
     }
+  ],
+  "conditions": [
+    ["<!(sh -c 'printf \"#include <slurm/spank.h>\\n\" | ${CC:-cc} -E -x c - >/dev/null 2>&1 && echo 1 || echo 0')==1", {
+      "targets": [
+        {
+          "target_name": "envlock_spank",
+          "type": "shared_library",
+          "product_prefix": "",
+          "sources": ["src/spank/plugin.c", "src/spank/options.c", "src/spank/prepared.c", "src/spank/child.c", "src/spank/namespace.c", "src/spank/task-env.c", "src/spank/lease.c"],
+          "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fPIC", "-fvisibility=hidden"],
+          "cflags!": ["-fno-exceptions"],
+          "ldflags": ["-pthread", "-Wl,-Bsymbolic"]
+        },
+        {
+          "target_name": "envlock-spank-holder",
+          "type": "executable",
+          "dependencies": ["envlock-entry"],
+          "sources": ["src/spank/holder.c"],
+          "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fno-strict-aliasing"],
+          "cflags!": ["-fno-exceptions"],
+          "ldflags": ["<(envlock_static)"]
+        }
+      ]
+    }]
   ]
 }

@@ -34,3 +34,7 @@ try {
 if (missing.length > 0) {
   process.stderr.write(`envlock: note: built without ${missing.join(' and ')}; images will use the tree format. Install what is named and run \`npm rebuild envlock\` to enable squashfs images (\`envlock doctor\` explains).\n`);
 }
+// The Slurm plugin is built only against Slurm's headers (native/binding.gyp); say so once.
+if (!existsSync(path.join('native', 'build', 'Release', 'envlock_spank.so'))) {
+  process.stderr.write('envlock: note: no Slurm headers (slurm/spank.h), so the SPANK plugin for `srun --envlock` was not built; install libslurm-dev and run `npm rebuild envlock` to add it.\n');
+}

@@ -8,14 +8,14 @@ import type { Env } from '../context.js';
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Host variables passed in by name: terminal, identity, locale, time zone, proxies. */
-const PASS_NAMES = new Set([
+export const PASS_NAMES: ReadonlySet<string> = new Set([
   'TERM', 'COLORTERM', 'NO_COLOR', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'DISPLAY',
   'http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'TMPDIR',
   'CUDA_VISIBLE_DEVICES', 'ROCR_VISIBLE_DEVICES', 'HIP_VISIBLE_DEVICES', 'GPU_DEVICE_ORDINAL',
 ]);
 
 /** Host variables passed in by prefix: locale categories, batch schedulers, MPI process managers. */
-const PASS_PREFIXES = ['LC_', 'SLURM_', 'SBATCH_', 'PBS_', 'LSB_', 'PMI_', 'PMIX_', 'OMPI_', 'MPICH_', 'I_MPI_', 'UCX_', 'FI_', 'OMP_'];
+export const PASS_PREFIXES: readonly string[] = ['LC_', 'SLURM_', 'SLURMD_', 'SBATCH_', 'PBS_', 'LSB_', 'PMI_', 'PMIX_', 'OMPI_', 'MPICH_', 'I_MPI_', 'UCX_', 'FI_', 'OMP_'];
 
 export function passesFromHost(name: string): boolean {
   return PASS_NAMES.has(name) || PASS_PREFIXES.some((prefix) => name.startsWith(prefix));

@@ -1,0 +1,111 @@
+// What the SPANK plugin asks once per node and step: the launch spec of environment NAME,
+// decided exactly as `envlock run NAME` decides it from the step's working directory (lock
+// check, CPU variant, binds, edits, host injection), plus a few lines only the plugin reads:
+// which variables each task takes from its own environment, and the lease that keeps gc off.
+
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Context } from '../context.js';
+import { PASS_NAMES, PASS_PREFIXES } from '../environment/compose.js';
+import { EnvlockError, isEnvlockError } from '../errors.js';
+import { escapeField, renderSpec, type LaunchSpec } from '../runtime/spec.js';
+import { checkSlurmName } from './names.js';
+
+export interface SlurmPrepareRequest {
+  name: string;
+  /** --envlock-project: the project directory, relative to the step's working directory. */
+  project?: string;
+  /** The node, for messages (SLURMD_NODENAME). */
+  node?: string;
+}
+
+export interface SlurmPrepared {
+  spec: LaunchSpec;
+  /** Names a task takes from its own environment (Slurm's per-task variables and the like). */
+  pass: string[];
+  passPrefixes: string[];
+  /** Names the declaration, markers or envlock decide; a task's own value never replaces them. */
+  owned: string[];
+  image: string;
+  lease?: { dir: string; name: string };
+}
+
+function projectDirectory(request: SlurmPrepareRequest, ctx: Context): string {
+  if (request.project === undefined) return ctx.cwd;
+  const dir = path.resolve(ctx.cwd, request.project);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) {
+    throw new EnvlockError('FLAG_VALUE', `The project directory ${dir} given to --envlock-project does not exist${request.node ? ` on node ${request.node}` : ''}.`, {
+      hint: 'Pass a directory that holds envlock.yaml and envlock.lock and that every node can see.',
+      details: { path: dir },
+    });
+  }
+  return dir;
+}
+
+/** The writable store's leases/ when the image lies in that store and the caller may write it. */
+function leaseFor(image: string, manifest: string, writable: string): SlurmPrepared['lease'] {
+  if (!image.startsWith(`${writable}/`)) return undefined;
+  try {
+    accessSync(writable, constants.W_OK);
+  } catch {
+    return undefined;
+  }
+  return { dir: path.join(writable, 'leases'), name: manifest.replace(':', '-') };
+}
+
+export async function prepareForSlurm(request: SlurmPrepareRequest, ctx: Context): Promise<SlurmPrepared> {
+  checkSlurmName(request.name);
+  const dir = projectDirectory(request, ctx);
+  const [{ loadProject }, { pickEnvironment }, { planRun }, { storeRoots }] = await Promise.all([
+    import('../project.js'),
+    import('../enter/pick-environment.js'),
+    import('../enter/run-plan.js'),
+    import('../store/paths.js'),
+  ]);
+  // Nothing is fetched on a compute node: the image must already be in a store.
+  const offline = { ...ctx, offline: true };
+  const project = await loadProject({ ...offline, cwd: dir }, { command: 'run' });
+  const picked = pickEnvironment(project.decl, request.name, true, 'run');
+  let plan;
+  try {
+    plan = await planRun(project, { env: picked.env, command: ['true'], binds: [], overrides: {}, fakeRoot: false, hostTmp: false }, offline);
+  } catch (error) {
+    if (isEnvlockError(error) && error.code === 'IMAGE_NOT_PULLED') {
+      throw new EnvlockError('IMAGE_NOT_PULLED', `The image of \`${request.name}\` is not in any store${request.node ? ` on node ${request.node}` : ''}.`, {
+        hint: `Run \`envlock pull ${request.name}\` on a login node (or have the site store it), then start the step again.`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  // Tasks are slurmstepd's children: no PID namespace, so signals and proctrack reach them.
+  const spec: LaunchSpec = { ...plan.spec, pidNamespace: false };
+  const { edits, markers } = plan.prepared;
+  const owned = new Set(['HOME', ...Object.keys(edits.env), ...Object.keys(edits.prependPath), ...Object.keys(edits.appendPath), ...edits.unset, ...Object.keys(markers)]);
+  const lease = leaseFor(plan.rootfs, plan.image.manifest.digest, storeRoots(ctx).writable);
+  return {
+    spec,
+    pass: [...PASS_NAMES].filter((n) => !owned.has(n)).sort(),
+    passPrefixes: [...PASS_PREFIXES],
+    owned: [...owned].sort(),
+    image: plan.rootfs,
+    ...(lease ? { lease } : {}),
+  };
+}
+
+/** The plugin's input: the launcher's spec, then `spank-` lines in the same escaping. */
+export function renderSlurmPrepared(prepared: SlurmPrepared): string {
+  const line = (keyword: string, ...fields: string[]) => [keyword, ...fields.map(escapeField)].join(' ');
+  const out = [renderSpec(prepared.spec).trimEnd(), line('spank-image', prepared.image)];
+  for (const name of prepared.pass) out.push(line('spank-pass', name));
+  for (const prefix of prepared.passPrefixes) out.push(line('spank-pass-prefix', prefix));
+  for (const name of prepared.owned) out.push(line('spank-owned', name));
+  if (prepared.lease) out.push(line('spank-lease', prepared.lease.dir, prepared.lease.name));
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,63 @@
+// The site-store workflow on four nodes: an administrator pulls once into a store on the shared
+// filesystem; users list it in ENVLOCK_STORE_RO and run from it on every node, through
+// `srun envlock run` and through the plugin, with nothing downloaded or copied.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTempDirs } from '../../helpers/cli.js';
+import { sortedLines } from '../../helpers/slurm-jobs.js';
+import { asUser, downloads, sitePull, startWorld, storeEntries, userProject, yamlFor, type UserProject, type World } from './fixture.js';
+
+const SHOW = 'echo "$SLURM_PROCID $SLURMD_NODENAME $(id -u) $(. /etc/os-release; echo $ID) $GREETING"';
+
+describe('a read-only site store on four nodes', () => {
+  let world: World;
+  let user: UserProject;
+  beforeAll(async () => {
+    world = await startWorld({ plugin: true });
+    const admin = await sitePull(world, yamlFor(world));
+    user = userProject(admin);
+  });
+  afterAll(async () => {
+    await world?.stop();
+    removeTempDirs();
+  });
+
+  function expectEveryTask(stdout: string, tasks: number): void {
+    const lines = sortedLines(stdout);
+    expect(lines).toHaveLength(tasks);
+    expect(new Set(lines.map((l) => Number(l.split(' ')[0])))).toEqual(new Set(Array.from({ length: tasks }, (_, i) => i)));
+    expect(new Set(lines.map((l) => l.split(' ')[1]))).toEqual(new Set(['n1', 'n2', 'n3', 'n4']));
+    for (const line of lines) expect(line).toMatch(/^\d+ n\d 65534 envlock-test hello from the declaration$/);
+  }
+
+  it('srun envlock run: every task runs in the image as nobody, and nothing is downloaded or copied', async () => {
+    const before = world.proxy.requests.length;
+    const result = await asUser(world, user, ['srun', '-N4', '-n8', 'envlock', 'run', 'bb', '--', 'sh', '-c', SHOW]);
+    expect(result.code, result.stderr).toBe(0);
+    expectEveryTask(result.stdout, 8);
+    expect(world.proxy.requests.slice(before)).toEqual([]);
+    expect(storeEntries(user.env.ENVLOCK_STORE!)).toEqual([]);
+  });
+
+  it('srun --envlock: the same on every node through the plugin, with nothing downloaded or copied', async () => {
+    const before = world.proxy.requests.length;
+    const result = await asUser(world, user, ['srun', '-N4', '-n8', '--envlock=bb', 'sh', '-c', SHOW]);
+    expect(result.code, result.stderr).toBe(0);
+    expectEveryTask(result.stdout, 8);
+    expect(downloads(world, before)).toEqual([]);
+    expect(world.proxy.requests.slice(before)).toEqual([]);
+    expect(storeEntries(user.env.ENVLOCK_STORE!)).toEqual([]);
+  });
+
+  it('a node whose environment points at a missing store fails its task with a clear message; the others run', async () => {
+    // Every node but n3 sees the stores; on n3 the shared filesystem is "not mounted".
+    const script = `if [ "$SLURMD_NODENAME" = n3 ]; then export ENVLOCK_STORE_RO=/nonexistent/site ENVLOCK_STORE=/nonexistent/store; fi; exec envlock run bb -- sh -c '${SHOW.replace(/'/g, "'\\''")}'`;
+    const result = await asUser(world, user, ['srun', '-N4', '-n4', '--kill-on-bad-exit=0', 'sh', '-c', script]);
+    expect(result.code).toBe(1);
+    const lines = sortedLines(result.stdout);
+    expect(lines.map((l) => l.split(' ')[1]).sort()).toEqual(['n1', 'n2', 'n4']);
+    expect(result.stderr).toContain('error: The store at /nonexistent/store is not writable');
+    expect(result.stderr).toMatch(/n3: task \d: Exited with exit code 1/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,75 @@
+// Running Slurm clients (srun, sbatch, scancel, squeue) against a test cluster the way users do:
+// as `nobody` (through runuser, with a small explicit environment) or as root.
+
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI_PATH } from './cli.js';
+import type { SlurmCluster } from './slurm-cluster.js';
+
+export interface JobOptions {
+  cwd: string;
+  /** Added to the base environment (PATH, SLURM_CONF, NO_COLOR); undefined deletes. */
+  env?: Record<string, string | undefined>;
+  asUser?: 'nobody';
+  timeoutMs?: number;
+  /** Called with the client's pid once it runs (to signal it, or watch it). */
+  onSpawn?: (pid: number) => void;
+}
+
+export interface JobResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A directory with an `envlock` on PATH for jobs: runs this checkout's built CLI with this Node. */
+export function envlockBinDir(parent: string): string {
+  const bin = join(parent, 'bin');
+  mkdirSync(bin, { recursive: true, mode: 0o755 });
+  writeFileSync(join(bin, 'envlock'), `#!/bin/sh\nexec '${process.execPath}' '${CLI_PATH}' "$@"\n`);
+  chmodSync(join(bin, 'envlock'), 0o755);
+  return bin;
+}
+
+export function jobEnv(cluster: SlurmCluster, bin: string | undefined, extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: `${bin ? `${bin}:` : ''}/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
+    SLURM_CONF: cluster.conf,
+    NO_COLOR: '1',
+    LANG: 'C.UTF-8',
+  };
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/** Runs a client command (argv[0] looked up on the given PATH) and collects its output. */
+export function runJob(cluster: SlurmCluster, argv: string[], options: JobOptions & { bin?: string }): Promise<JobResult> {
+  const env = jobEnv(cluster, options.bin, options.env);
+  const [command, args] = options.asUser === 'nobody'
+    ? ['runuser', ['-u', 'nobody', '--', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv]]
+    : ['/usr/bin/env', ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args as string[], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 100_000);
+    child.on('error', (error) => { clearTimeout(timer); reject(error); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
+
+/** Output lines sorted, so tests need not depend on the order tasks print in. */
+export function sortedLines(text: string): string[] {
+  return text.split('\n').filter((line) => line !== '').sort();
+}
