@@ -37,9 +37,9 @@ error before any task starts. It never downloads anything. See docs/slurm.md.`,
     if (sub === 'prepare') {
       const name = args.positionals[1];
       if (name === undefined) throw new EnvlockError('USAGE', '`envlock slurm prepare` needs the environment name.', { hint: 'Run `envlock slurm prepare NAME`.' });
-      const { prepareForSlurm, renderSlurmPrepared } = await import('../../core/slurm/prepare.js');
+      const [{ prepareForSlurm, renderSlurmPrepared }, { slurmNodeName }] = await Promise.all([import('../../core/slurm/prepare.js'), import('../../core/slurm/hostlist.js')]);
       const project = flag.str(args, 'project');
-      const node = ctx.env.SLURMD_NODENAME;
+      const node = slurmNodeName(ctx.env);
       const prepared = await prepareForSlurm({ name, ...(project !== undefined ? { project } : {}), ...(node ? { node } : {}) }, ctx);
       return { result: prepared, text: renderSlurmPrepared(prepared) };
     }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Context } from '../context.js';
 import { PASS_NAMES, PASS_PREFIXES } from '../environment/compose.js';
 import { EnvlockError, isEnvlockError } from '../errors.js';
+import type { PreparedEnvironment } from '../enter/prepared.js';
 import { escapeField, renderSpec, type LaunchSpec } from '../runtime/spec.js';
 import { checkSlurmName } from './names.js';
 
@@ -59,22 +60,24 @@ function leaseFor(image: string, manifest: string, writable: string): SlurmPrepa
   return { dir: path.join(writable, 'leases'), name: manifest.replace(':', '-') };
 }
 
-export async function prepareForSlurm(request: SlurmPrepareRequest, ctx: Context): Promise<SlurmPrepared> {
-  checkSlurmName(request.name);
-  const dir = projectDirectory(request, ctx);
-  const [{ loadProject }, { pickEnvironment }, { planRun }, { storeRoots }] = await Promise.all([
-    import('../project.js'),
-    import('../enter/pick-environment.js'),
-    import('../enter/run-plan.js'),
-    import('../store/paths.js'),
-  ]);
-  // Nothing is fetched on a compute node: the image must already be in a store.
-  const offline = { ...ctx, offline: true };
-  const project = await loadProject({ ...offline, cwd: dir }, { command: 'run' });
+/** `run`'s decision for NAME: from the prepared-run cache when it holds it, else the long way. */
+async function decide(request: SlurmPrepareRequest, projectCtx: Context, stepCtx: Context): Promise<{ spec: LaunchSpec; prepared: PreparedEnvironment; manifest: string }> {
+  const [{ cacheSlot, cachedEnvironment, readCache, writeCache }, { launchSpecFor }] = await Promise.all([import('../enter/prepared-cache.js'), import('../enter/prepared.js')]);
+  const invocation = { command: ['true'], binds: [], overrides: {}, fakeRoot: false, hostTmp: false };
+  const slot = cacheSlot(projectCtx);
+  const cache = slot ? readCache(slot) : undefined;
+  if (slot && cache) {
+    const { pickEnvironmentName } = await import('../enter/pick-environment.js');
+    const picked = pickEnvironmentName(cache.environments, slot.declarationFile, request.name, true, 'run');
+    const prepared = cachedEnvironment(cache, picked.name);
+    if (prepared) return { spec: launchSpecFor(prepared, invocation, stepCtx).spec, prepared, manifest: prepared.markers.ENVLOCK_MANIFEST ?? '' };
+  }
+  const [{ loadProject }, { pickEnvironment }, { planRun }] = await Promise.all([import('../project.js'), import('../enter/pick-environment.js'), import('../enter/run-plan.js')]);
+  const project = await loadProject(projectCtx, { command: 'run' });
   const picked = pickEnvironment(project.decl, request.name, true, 'run');
   let plan;
   try {
-    plan = await planRun(project, { env: picked.env, command: ['true'], binds: [], overrides: {}, fakeRoot: false, hostTmp: false }, offline);
+    plan = await planRun(project, { env: picked.env, ...invocation }, stepCtx);
   } catch (error) {
     if (isEnvlockError(error) && error.code === 'IMAGE_NOT_PULLED') {
       throw new EnvlockError('IMAGE_NOT_PULLED', `The image of \`${request.name}\` is not in any store${request.node ? ` on node ${request.node}` : ''}.`, {
@@ -84,17 +87,31 @@ export async function prepareForSlurm(request: SlurmPrepareRequest, ctx: Context
     }
     throw error;
   }
+  // As `run` does: only what depends on no per-node injection is remembered.
+  if (slot && plan.injected.length === 0 && plan.spec.devices?.length === 0 && cacheSlot(projectCtx)?.key === slot.key) {
+    await writeCache(slot, project.decl.environments.map((e) => e.name), plan.prepared);
+  }
+  return { spec: plan.spec, prepared: plan.prepared, manifest: plan.image.manifest.digest };
+}
+
+export async function prepareForSlurm(request: SlurmPrepareRequest, ctx: Context): Promise<SlurmPrepared> {
+  checkSlurmName(request.name);
+  const dir = projectDirectory(request, ctx);
+  // Nothing is fetched on a compute node: the image must already be in a store.
+  const stepCtx = { ...ctx, offline: true };
+  const decided = await decide(request, { ...stepCtx, cwd: dir }, stepCtx);
   // Tasks are slurmstepd's children: no PID namespace, so signals and proctrack reach them.
-  const spec: LaunchSpec = { ...plan.spec, pidNamespace: false };
-  const { edits, markers } = plan.prepared;
+  const spec: LaunchSpec = { ...decided.spec, pidNamespace: false };
+  const { edits, markers, rootfs } = decided.prepared;
   const owned = new Set(['HOME', ...Object.keys(edits.env), ...Object.keys(edits.prependPath), ...Object.keys(edits.appendPath), ...edits.unset, ...Object.keys(markers)]);
-  const lease = leaseFor(plan.rootfs, plan.image.manifest.digest, storeRoots(ctx).writable);
+  const { storeRoots } = await import('../store/paths.js');
+  const lease = leaseFor(rootfs, decided.manifest, storeRoots(ctx).writable);
   return {
     spec,
     pass: [...PASS_NAMES].filter((n) => !owned.has(n)).sort(),
     passPrefixes: [...PASS_PREFIXES],
     owned: [...owned].sort(),
-    image: plan.rootfs,
+    image: rootfs,
     ...(lease ? { lease } : {}),
   };
 }

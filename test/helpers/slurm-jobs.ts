@@ -73,3 +73,26 @@ export function runJob(cluster: SlurmCluster, argv: string[], options: JobOption
 export function sortedLines(text: string): string[] {
   return text.split('\n').filter((line) => line !== '').sort();
 }
+
+const FINISHED = /JobState=(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE)\b/;
+
+/**
+ * `sbatch` a script and wait for the job to end, polling slurmctld every 100 ms (sbatch --wait
+ * polls far more slowly). The result's code is the job's exit status; stdout/stderr are sbatch's.
+ */
+export async function sbatchAndWait(cluster: SlurmCluster, argv: string[], options: JobOptions & { bin?: string }): Promise<JobResult & { jobId: string }> {
+  const submitted = await runJob(cluster, ['sbatch', '--parsable', ...argv], options);
+  const jobId = submitted.stdout.trim().split(';')[0] ?? '';
+  if (submitted.code !== 0 || !/^\d+$/.test(jobId)) return { ...submitted, jobId };
+  const deadline = Date.now() + (options.timeoutMs ?? 100_000);
+  for (;;) {
+    const shown = await runJob(cluster, ['scontrol', '-o', 'show', 'job', jobId], { cwd: options.cwd });
+    const state = FINISHED.exec(shown.stdout);
+    if (state) {
+      const exit = /\bExitCode=(\d+):(\d+)/.exec(shown.stdout);
+      return { ...submitted, jobId, code: exit ? Number(exit[1]) : null, signal: null };
+    }
+    if (Date.now() > deadline) throw new Error(`job ${jobId} did not finish in time:\n${shown.stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeTempDirs } from '../../helpers/cli.js';
 import { startSlurmCluster, type SlurmCluster } from '../../helpers/slurm-cluster.js';
-import { runJob, sortedLines } from '../../helpers/slurm-jobs.js';
+import { runJob, sbatchAndWait, sortedLines } from '../../helpers/slurm-jobs.js';
 
 describe('the Slurm test cluster', () => {
   let cluster: SlurmCluster;
@@ -40,7 +40,7 @@ describe('the Slurm test cluster', () => {
   it('runs an sbatch job as nobody and passes its exit status back', async () => {
     const dir = makeTempDir('slurm-batch', { forUser: 'nobody' });
     writeFileSync(join(dir, 'job.sh'), '#!/bin/sh\n#SBATCH -N2\nsrun -N2 -n2 sh -c \'echo step $SLURM_PROCID\'\nexit 3\n', { mode: 0o755 });
-    const result = await runJob(cluster, ['sbatch', '--wait', '-o', 'out.txt', 'job.sh'], { cwd: dir, asUser: 'nobody' });
+    const result = await sbatchAndWait(cluster, ['-o', 'out.txt', 'job.sh'], { cwd: dir, asUser: 'nobody' });
     expect(result.code).toBe(3);
     const { readFileSync } = await import('node:fs');
     expect(sortedLines(readFileSync(join(dir, 'out.txt'), 'utf8'))).toEqual(['step 0', 'step 1']);
