@@ -21,7 +21,7 @@ describe('srun --envlock through the SPANK plugin', () => {
   let user: UserProject;
   beforeAll(async () => {
     world = await startWorld({ plugin: true });
-    admin = await sitePull(world, yamlFor(world));
+    admin = await sitePull(world, yamlFor(world, '    prepend-path: { OMP_PLACES: [cores] }\n'));
     user = userProject(admin);
   });
   afterAll(async () => {
@@ -43,6 +43,26 @@ describe('srun --envlock through the SPANK plugin', () => {
     // Two tasks per node: local ranks 0 and 1 on each.
     for (const node of ['n1', 'n2', 'n3', 'n4']) expect(lines.filter((l) => l[2] === node).map((l) => l[1]).sort()).toEqual(['0', '1']);
     for (const l of lines) expect(l.slice(3)).toEqual(['bb', '/usr/local/bin:/usr/bin:/bin']);
+  });
+
+  it('a variable the declaration edits keeps the declared value; one it does not comes from the task', async () => {
+    const result = await asUser(world, user, ['srun', '-N2', '-n2', '--envlock=bb', 'sh', '-c', 'echo "$OMP_PLACES|$OMP_NUM_THREADS|$SLURM_PROCID"'], { env: { OMP_PLACES: 'threads', OMP_NUM_THREADS: '8' } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(sortedLines(result.stdout)).toEqual(['cores:threads|8|0', 'cores:threads|8|1']);
+  });
+
+  it('runs envlock (Node) once per node and step, not once per task', async () => {
+    const calls = join(makeTempDir('slurm-calls', { forUser: 'nobody' }), 'calls');
+    const counter = join(world.bin, '..', 'counting-node');
+    writeFileSync(counter, `#!/bin/sh\necho "$$" >> '${calls}'\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
+    world.cluster.setPlugstack([world.plugstack!.replace(/ node=\S+/, ` node=${counter}`)]);
+    try {
+      const result = await asUser(world, user, ['srun', '-N4', '-n32', '--envlock=bb', 'true']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(4);
+    } finally {
+      world.cluster.setPlugstack([world.plugstack!]);
+    }
   });
 
   it('passes each task\'s exit status, stdout and stderr through, and the command is found on the image\'s PATH', async () => {
