@@ -66,7 +66,7 @@ static int take(struct els_prepared *p, char **f, int n) {
 int els_parse_prepared(struct els_prepared *p, char *text, char *err, size_t errlen) {
   memset(p, 0, sizeof *p);
   size_t total = strlen(text);
-  p->spec = malloc(total + 1);
+  p->spec = malloc(total + 2); /* every line gets its newline back, the last one too */
   if (!p->spec) return snprintf(err, errlen, "out of memory"), -1;
   int line = 0;
   for (char *cur = text; cur && *cur;) {
