@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Context } from '../context.js';
 import { PASS_NAMES, PASS_PREFIXES } from '../environment/compose.js';
 import { EnvlockError, isEnvlockError } from '../errors.js';
-import type { PreparedEnvironment } from '../enter/prepared.js';
+import type { ImageLocation, PreparedEnvironment } from '../enter/prepared.js';
 import { escapeField, renderSpec, type LaunchSpec } from '../runtime/spec.js';
 import { checkSlurmName } from './names.js';
 
@@ -50,18 +50,18 @@ function projectDirectory(request: SlurmPrepareRequest, ctx: Context): string {
 }
 
 /** The writable store's leases/ when the image lies in that store and the caller may write it. */
-function leaseFor(image: string, manifest: string, writable: string): SlurmPrepared['lease'] {
-  if (!image.startsWith(`${writable}/`)) return undefined;
+function leaseFor(image: ImageLocation, writable: string): SlurmPrepared['lease'] {
+  if (image.store !== writable) return undefined;
   try {
     accessSync(writable, constants.W_OK);
   } catch {
     return undefined;
   }
-  return { dir: path.join(writable, 'leases'), name: manifest.replace(':', '-') };
+  return { dir: path.join(writable, 'leases'), name: image.manifest.replace(':', '-') };
 }
 
 /** `run`'s decision for NAME: from the prepared-run cache when it holds it, else the long way. */
-async function decide(request: SlurmPrepareRequest, projectCtx: Context, stepCtx: Context): Promise<{ spec: LaunchSpec; prepared: PreparedEnvironment; manifest: string }> {
+async function decide(request: SlurmPrepareRequest, projectCtx: Context, stepCtx: Context): Promise<{ spec: LaunchSpec; prepared: PreparedEnvironment }> {
   const [{ cacheSlot, cachedEnvironment, readCache, writeCache }, { launchSpecFor }] = await Promise.all([import('../enter/prepared-cache.js'), import('../enter/prepared.js')]);
   const invocation = { command: ['true'], binds: [], overrides: {}, fakeRoot: false, hostTmp: false };
   const slot = cacheSlot(projectCtx);
@@ -70,7 +70,7 @@ async function decide(request: SlurmPrepareRequest, projectCtx: Context, stepCtx
     const { pickEnvironmentName } = await import('../enter/pick-environment.js');
     const picked = pickEnvironmentName(cache.environments, slot.declarationFile, request.name, true, 'run');
     const prepared = cachedEnvironment(cache, picked.name);
-    if (prepared) return { spec: launchSpecFor(prepared, invocation, stepCtx).spec, prepared, manifest: prepared.markers.ENVLOCK_MANIFEST ?? '' };
+    if (prepared) return { spec: launchSpecFor(prepared, invocation, stepCtx).spec, prepared };
   }
   const [{ loadProject }, { pickEnvironment }, { planRun }] = await Promise.all([import('../project.js'), import('../enter/pick-environment.js'), import('../enter/run-plan.js')]);
   const project = await loadProject(projectCtx, { command: 'run' });
@@ -91,7 +91,7 @@ async function decide(request: SlurmPrepareRequest, projectCtx: Context, stepCtx
   if (slot && plan.injected.length === 0 && plan.spec.devices?.length === 0 && cacheSlot(projectCtx)?.key === slot.key) {
     await writeCache(slot, project.decl.environments.map((e) => e.name), plan.prepared);
   }
-  return { spec: plan.spec, prepared: plan.prepared, manifest: plan.image.manifest.digest };
+  return { spec: plan.spec, prepared: plan.prepared };
 }
 
 export async function prepareForSlurm(request: SlurmPrepareRequest, ctx: Context): Promise<SlurmPrepared> {
@@ -102,23 +102,23 @@ export async function prepareForSlurm(request: SlurmPrepareRequest, ctx: Context
   const decided = await decide(request, { ...stepCtx, cwd: dir }, stepCtx);
   // Tasks are slurmstepd's children: no PID namespace, so signals and proctrack reach them.
   const spec: LaunchSpec = { ...decided.spec, pidNamespace: false };
-  const { edits, markers, rootfs } = decided.prepared;
+  const { edits, markers, image } = decided.prepared;
   const owned = new Set(['HOME', ...Object.keys(edits.env), ...Object.keys(edits.prependPath), ...Object.keys(edits.appendPath), ...edits.unset, ...Object.keys(markers)]);
   const { storeRoots } = await import('../store/paths.js');
-  const lease = leaseFor(rootfs, decided.manifest, storeRoots(ctx).writable);
+  const lease = leaseFor(image, storeRoots(ctx).writable);
   return {
     spec,
     pass: [...PASS_NAMES].filter((n) => !owned.has(n)).sort(),
     passPrefixes: [...PASS_PREFIXES],
     owned: [...owned].sort(),
-    image: rootfs,
+    image: image.path,
     ...(lease ? { lease } : {}),
   };
 }
 
 /** The plugin's input: the launcher's spec, then `spank-` lines in the same escaping. */
 export function renderSlurmPrepared(prepared: SlurmPrepared): string {
-  const line = (keyword: string, ...fields: string[]) => [keyword, ...fields.map(escapeField)].join(' ');
+  const line = (keyword: string, ...fields: string[]) => [keyword, ...fields.map((f) => escapeField(f, keyword))].join(' ');
   const out = [renderSpec(prepared.spec).trimEnd(), line('spank-image', prepared.image)];
   for (const name of prepared.pass) out.push(line('spank-pass', name));
   for (const prefix of prepared.passPrefixes) out.push(line('spank-pass-prefix', prefix));

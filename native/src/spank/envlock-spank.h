@@ -26,6 +26,7 @@ struct els_prepared {
   int n_env;
   char *cwd;         /* the working directory inside */
   char *image;       /* the image (tree or squashfs file) the spec names */
+  bool squashfs;     /* the image is a squashfs file: its FUSE server lives in the holder */
   char **pass;       /* names a task takes from its own environment */
   int n_pass;
   char **pass_prefix;
@@ -59,6 +60,8 @@ int els_wait(pid_t pid);
 struct els_namespaces {
   int userns;
   int mntns;
+  int ctl;      /* our end of the holder's socket while the holder must stay (squashfs), or -1 */
+  pid_t holder; /* that holder, or 0 */
 };
 int els_build_namespaces(const struct els_user *u, const char *holder, const struct els_prepared *p, struct els_namespaces *ns);
 int els_join_namespaces(const struct els_namespaces *ns, const char *cwd);

@@ -36,7 +36,8 @@ static int write_all(int fd, const char *buf, size_t len) {
 
 /* Returns 0, or the exit status the tasks should end with (the holder printed why). */
 int els_build_namespaces(const struct els_user *u, const char *holder, const struct els_prepared *p, struct els_namespaces *ns) {
-  ns->userns = ns->mntns = -1;
+  ns->userns = ns->mntns = ns->ctl = -1;
+  ns->holder = 0;
   /* The spec goes in as a memory file: no pipe to block on, no SIGPIPE if the holder dies. */
   int spec = memfd_create("envlock-spec", MFD_CLOEXEC);
   if (spec < 0 || write_all(spec, p->spec, p->spec_len) != 0 || lseek(spec, 0, SEEK_SET) != 0) {
@@ -73,6 +74,12 @@ int els_build_namespaces(const struct els_user *u, const char *holder, const str
       rc = ELS_EXIT_LAUNCH_FAILED;
     }
   }
+  if (rc == 0 && p->squashfs) {
+    /* The holder's FUSE server serves the image: it stays until the step ends. */
+    ns->ctl = ctl[0];
+    ns->holder = pid;
+    return 0;
+  }
   /* Closing our end lets the holder exit; its namespaces live on in our descriptors. */
   close(ctl[0]);
   if (pid > 0) {
@@ -99,5 +106,8 @@ int els_join_namespaces(const struct els_namespaces *ns, const char *cwd) {
 void els_close_namespaces(struct els_namespaces *ns) {
   if (ns->userns >= 0) close(ns->userns);
   if (ns->mntns >= 0) close(ns->mntns);
-  ns->userns = ns->mntns = -1;
+  if (ns->ctl >= 0) close(ns->ctl);
+  if (ns->holder > 0) els_wait(ns->holder);
+  ns->userns = ns->mntns = ns->ctl = -1;
+  ns->holder = 0;
 }

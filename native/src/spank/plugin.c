@@ -29,7 +29,7 @@ static char *g_name, *g_project, *g_cli, *g_node, *g_holder;
 static bool g_active;          /* this step runs in an environment */
 static int g_failed;           /* non-zero: every task ends with this status at once */
 static struct els_prepared g_prepared;
-static struct els_namespaces g_ns = {-1, -1};
+static struct els_namespaces g_ns = {-1, -1, -1, 0};
 static struct els_lease g_lease = {-1, NULL};
 
 static int on_name(int val, const char *arg, int remote) {

@@ -51,6 +51,7 @@ static int take(struct els_prepared *p, char **f, int n) {
   const char *k = f[0];
   if (strcmp(k, "env") == 0 && n == 2) return push(&p->env, &p->n_env, f[1]);
   if (strcmp(k, "cwd") == 0 && n == 2) return (p->cwd = strdup(f[1])) ? 0 : -1;
+  if (strcmp(k, "squashfs") == 0) p->squashfs = true;
   if (strcmp(k, "spank-image") == 0 && n == 2) return (p->image = strdup(f[1])) ? 0 : -1;
   if (strcmp(k, "spank-pass") == 0 && n == 2) return push(&p->pass, &p->n_pass, f[1]);
   if (strcmp(k, "spank-pass-prefix") == 0 && n == 2) return push(&p->pass_prefix, &p->n_pass_prefix, f[1]);
