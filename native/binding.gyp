@@ -69,12 +69,14 @@
       "targets": [
         {
           "target_name": "envlock_spank",
-          "type": "shared_library",
+          "type": "loadable_module",
           "product_prefix": "",
+          "target_conditions": [["_type=='loadable_module'", { "product_extension": "so" }]],
+          "dependencies": ["envlock-entry"],
           "sources": ["src/spank/plugin.c", "src/spank/options.c", "src/spank/prepared.c", "src/spank/child.c", "src/spank/namespace.c", "src/spank/task-env.c", "src/spank/lease.c"],
           "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fPIC", "-fvisibility=hidden"],
           "cflags!": ["-fno-exceptions"],
-          "ldflags": ["-pthread", "-Wl,-Bsymbolic"]
+          "ldflags": ["-pthread", "-Wl,-Bsymbolic", "-Wl,--as-needed"]
         },
         {
           "target_name": "envlock-spank-holder",

@@ -78,14 +78,10 @@ struct els_env_edit {
 };
 int els_task_environment(const struct els_prepared *p, char **task, struct els_env_edit *edit);
 
-/* lease.c (Decision 4): leases/<alg>-<hex>.<host>.<pid>.<starttime>, held by slurmstepd. */
-struct els_lease {
-  int dirfd;
-  char *file;
-};
-int els_lease_take(struct els_lease *l, const char *dir, const char *name, char *err, size_t errlen);
-void els_lease_start_refresh(struct els_lease *l);
-void els_lease_release(struct els_lease *l);
+/* lease.c (Decision 4): the step's lease on its image, held for slurmstepd. */
+int els_lease_take(const char *dir, const char *name, char *err, size_t errlen);
+void els_lease_start_refresh(void);
+void els_lease_release(void);
 
 /* options.c: the option values, checked in srun/sbatch; false after printing why. */
 bool els_check_name(const char *name);

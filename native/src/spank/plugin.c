@@ -30,7 +30,6 @@ static bool g_active;          /* this step runs in an environment */
 static int g_failed;           /* non-zero: every task ends with this status at once */
 static struct els_prepared g_prepared;
 static struct els_namespaces g_ns = {-1, -1, -1, 0};
-static struct els_lease g_lease = {-1, NULL};
 
 static int on_name(int val, const char *arg, int remote) {
   (void)val;
@@ -169,7 +168,7 @@ static void prepare_node(spank_t sp) {
     g_failed = ELS_EXIT_LAUNCH_FAILED;
     return;
   }
-  if (g_prepared.lease_dir && els_lease_take(&g_lease, g_prepared.lease_dir, g_prepared.lease_name, err, sizeof err) != 0) {
+  if (g_prepared.lease_dir && els_lease_take(g_prepared.lease_dir, g_prepared.lease_name, err, sizeof err) != 0) {
     char message[700];
     snprintf(message, sizeof message, "envlock could not mark the image of `%s` as in use: %s.", g_name, err);
     els_error(message, "Check that the store is writable and not full.");
@@ -181,7 +180,7 @@ static void prepare_node(spank_t sp) {
     return;
   }
   g_failed = els_build_namespaces(&u, g_holder, &g_prepared, &g_ns);
-  if (g_failed == 0 && g_lease.file) els_lease_start_refresh(&g_lease);
+  if (g_failed == 0) els_lease_start_refresh();
 }
 
 #pragma GCC visibility push(default)
@@ -226,7 +225,7 @@ int slurm_spank_exit(spank_t sp, int ac, char **av) {
   (void)ac;
   (void)av;
   if (!spank_remote(sp) || !g_active) return 0;
-  els_lease_release(&g_lease);
+  els_lease_release();
   els_close_namespaces(&g_ns);
   els_free_prepared(&g_prepared);
   return 0;
