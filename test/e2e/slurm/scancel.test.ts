@@ -63,7 +63,8 @@ describe('scancel of a running --envlock step', () => {
     const inodes = new Set(files.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n')));
     // One namespace pair per node: four user and four mount namespaces for eight tasks.
     expect(inodes.size).toBe(8);
-    expect(processesIn(inodes)).toHaveLength(8);
+    // The eight tasks, and for a squashfs image the holder with its FUSE server.
+    expect(processesIn(inodes).length).toBeGreaterThanOrEqual(8);
     expect(readdirSync(leases)).toHaveLength(4);
 
     const jobs = await runJob(world.cluster, ['squeue', '-h', '-u', 'nobody', '-o', '%i'], { cwd: user.dir });
