@@ -61,11 +61,11 @@ export async function startWorld(options: { plugin?: boolean } = {}): Promise<Wo
 }
 
 /** The administrator's side: lock and pull as root into a site store everybody may read. */
-export async function sitePull(world: World, yaml: string): Promise<{ site: string; dir: string }> {
+export async function sitePull(world: World, yaml: string, extraEnv: Record<string, string> = {}): Promise<{ site: string; dir: string }> {
   const dir = makeTempDir('slurm-admin');
   const site = join(makeTempDir('slurm-site'), 'store');
   writeFileSync(join(dir, 'envlock.yaml'), yaml);
-  const env = { ENVLOCK_STORE: site };
+  const env = { ENVLOCK_STORE: site, ...extraEnv };
   for (const args of [['lock'], ['pull', '-q']]) {
     const result = await runCli(args, { cwd: dir, env });
     expect(result.code, result.stderr).toBe(0);
