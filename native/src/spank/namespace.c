@@ -51,7 +51,9 @@ int els_build_namespaces(const struct els_user *u, const char *holder, const str
     return ELS_EXIT_LAUNCH_FAILED;
   }
   char *argv[] = {(char *)holder, NULL};
-  char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+  /* This holder is already the one per node and step: no per-user warm holder behind it, which
+   * would outlive the step (ENVLOCK_WARM, docs/runtime.md). */
+  char *envp[] = {"PATH=/usr/bin:/bin", "ENVLOCK_WARM=0", NULL};
   pid_t pid = els_spawn(u, argv, envp, spec, -1, ctl[1]);
   close(spec);
   close(ctl[1]);
