@@ -12,7 +12,8 @@
   "variables": {
     "envlock_squashfs%": "<!(sh probe.sh squashfs)",
     "envlock_sqfs_writer%": "<!(sh probe.sh sqfs-writer)",
-    "envlock_static%": "<!(sh probe.sh static)"
+    "envlock_static%": "<!(sh probe.sh static)",
+    "envlock_spank%": "<!(sh -c 'printf \"#include <slurm/spank.h>\\n\" | ${CC:-cc} -E -x c - >/dev/null 2>&1 && echo 1 || echo 0')"
   },
   "targets": [
     {
@@ -65,7 +66,7 @@
     }
   ],
   "conditions": [
-    ["<!(sh -c 'printf \"#include <slurm/spank.h>\\n\" | ${CC:-cc} -E -x c - >/dev/null 2>&1 && echo 1 || echo 0')==1", {
+    ["envlock_spank==1", {
       "targets": [
         {
           "target_name": "envlock_spank",

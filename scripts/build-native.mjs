@@ -9,9 +9,10 @@ const prefix = path.resolve(path.dirname(process.execPath), '..');
 const args = ['rebuild', '--directory', 'native'];
 if (existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
 // Optional parts are built where their libraries are installed; ENVLOCK_BUILD_WITHOUT=squashfs
-// leaves them out anyway (how the degraded build is tested on a host that has everything).
+// (or slurm, or both, comma-separated) leaves them out anyway (how the degraded build is tested on a host that has everything).
 const without = (process.env.ENVLOCK_BUILD_WITHOUT ?? '').split(',');
 if (without.includes('squashfs')) args.push('--envlock_squashfs=0', '--envlock_sqfs_writer=0');
+if (without.includes('slurm')) args.push('--envlock_spank=0');
 // npm tells scripts where its bundled node-gyp is; fall back to one on PATH.
 const gyp = process.env.npm_config_node_gyp;
 const result = gyp ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' }) : spawnSync('node-gyp', args, { stdio: 'inherit' });
@@ -36,5 +37,7 @@ if (missing.length > 0) {
 }
 // The Slurm plugin is built only against Slurm's headers (native/binding.gyp); say so once.
 if (!existsSync(path.join('native', 'build', 'Release', 'envlock_spank.so'))) {
-  process.stderr.write('envlock: note: no Slurm headers (slurm/spank.h), so the SPANK plugin for `srun --envlock` was not built; install libslurm-dev and run `npm rebuild envlock` to add it.\n');
+  process.stderr.write(without.includes('slurm')
+    ? 'envlock: note: the SPANK plugin for `srun --envlock` was left out (ENVLOCK_BUILD_WITHOUT=slurm).\n'
+    : 'envlock: note: no Slurm headers (slurm/spank.h), so the SPANK plugin for `srun --envlock` was not built; install libslurm-dev and run `npm rebuild envlock` to add it.\n');
 }
