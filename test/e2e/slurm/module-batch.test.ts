@@ -54,5 +54,6 @@ describe('the module shim in a batch job', () => {
     expect(sortedLines(tasks).filter((l) => l.startsWith('SLURM_PROCID='))).toEqual(['0', '1', '2', '3'].map((n) => `SLURM_PROCID=${n}`));
     expect(sortedLines(tasks).filter((l) => l.startsWith('GREETING='))).toEqual(Array(4).fill('GREETING=hello from the declaration'));
     expect(sortedLines(tasks).filter((l) => l.startsWith('ENVLOCK_TEST_IMAGE='))).toEqual(Array(4).fill('ENVLOCK_TEST_IMAGE=busybox'));
+    expect(sortedLines(tasks).filter((l) => l.startsWith('ENVLOCK_ENV='))).toEqual(Array(4).fill('ENVLOCK_ENV=bb'));
   });
 });
