@@ -1,8 +1,9 @@
 // What Ctrl-C (SIGINT) and SIGTERM do while a command runs. The first stops the command through
 // its abort signal and says so at once; what the command finished stays, a partly downloaded
-// blob is kept to be resumed, and nothing incomplete is ever used. Later signals, while the
-// command is still undoing its half-done step, only say so: a second Ctrl-C used to kill envlock
-// in the middle of that and leave a temporary root filesystem behind.
+// blob is kept to be resumed, and nothing incomplete is ever used. Later signals only say that
+// envlock is still stopping: a second Ctrl-C used to kill envlock in the middle of undoing its
+// half-done step and leave a temporary root filesystem behind. The handlers stay until the
+// process exits, so a signal that comes while the error is being written cannot kill it either.
 
 import type { Reporter } from '../core/context.js';
 import { EnvlockError } from '../core/errors.js';
@@ -17,10 +18,21 @@ export function interruptedError(signal: NodeJS.Signals): EnvlockError {
   });
 }
 
-/** Handles SIGINT and SIGTERM for one command; returns the function that stops handling them. */
-export function handleInterrupts(controller: AbortController, reporter: () => Reporter | undefined): () => void {
+export interface InterruptHandling {
+  /** The command has ended: later signals are ignored while envlock writes its result and exits. */
+  finish(): void;
+  /** For a command that completed although a signal asked it to stop: one line that says so. */
+  lateNote(): string | undefined;
+}
+
+/** Handles SIGINT and SIGTERM for one command, from now until the process exits. */
+export function handleInterrupts(controller: AbortController, reporter: () => Reporter | undefined): InterruptHandling {
+  let finished = false;
+  let first: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (!controller.signal.aborted) {
+    if (finished) return;
+    if (first === undefined) {
+      first = signal;
       reporter()?.warn(`${NAMES[signal] ?? signal}: stopping, and removing what was half-done.`);
       controller.abort(interruptedError(signal));
     } else {
@@ -29,8 +41,11 @@ export function handleInterrupts(controller: AbortController, reporter: () => Re
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+  return {
+    finish: () => {
+      finished = true;
+    },
+    lateNote: () =>
+      first === undefined ? undefined : `note: ${NAMES[first] ?? first} came as the command was completing; it completed, and everything it reported is done.\n`,
   };
 }

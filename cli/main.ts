@@ -88,7 +88,7 @@ async function execute(argv: string[], json: boolean): Promise<Outcome & { comma
   }
   const controller = new AbortController();
   let reporter: Reporter | undefined;
-  const stopHandling = handleInterrupts(controller, () => reporter);
+  const interrupts = handleInterrupts(controller, () => reporter);
   reporter = await chooseReporter(args, json);
   try {
     const ctx = makeContext({
@@ -112,13 +112,15 @@ async function execute(argv: string[], json: boolean): Promise<Outcome & { comma
       return { stdout, stderr: json ? '' : humanError(failure, colour), exitCode: failure.exitCode, command: name };
     }
     const stdout = json ? successEnvelope(name, outcome.result) : (outcome.text ?? '');
-    return { stdout, stderr: '', exitCode: outcome.exitCode ?? 0, command: name };
+    // A signal that came too late to stop anything: the result stands, and the warning it
+    // printed ("stopping") is corrected.
+    return { stdout, stderr: json ? '' : (interrupts.lateNote() ?? ''), exitCode: outcome.exitCode ?? 0, command: name };
   } catch (error) {
     await reporter.close();
     if (controller.signal.aborted && isEnvlockError(controller.signal.reason)) throw Object.assign(controller.signal.reason, { command: name });
     throw Object.assign(error as object, { command: name });
   } finally {
-    stopHandling();
+    interrupts.finish();
   }
 }
 

@@ -5,10 +5,10 @@
 // says what was kept and how to go on.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CLI_PATH, makeTempDir, removeTempDirs, runCli } from '../../helpers/cli.js';
+import { CLI_PATH, makeTempDir, REPO_ROOT, removeTempDirs, runCli } from '../../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import type { BuiltImage } from '../../helpers/image-builder.js';
 import { lockedProject, pushBigImage } from './pull-helpers.js';
@@ -67,6 +67,19 @@ describe.each(CALLERS)('waiting and progress, as $name', (caller) => {
     for (const m of result.stderr.matchAll(/: ([\d.]+) MiB of (\d+) MiB/g)) expect(Number(m[1])).toBeLessThanOrEqual(Number(m[2]));
     expect(result.stderr).toContain(`unpacking layer 1/1 ${short(bigLayer)}: started, ${size}`);
     expect(result.stderr).toContain(`unpacking layer 1/1 ${short(bigLayer)}: done, ${size}`);
+  });
+
+  it('gives up after exactly the attempts docs/registries.md names when no attempt gets further', async () => {
+    const promised = /gives up after (\d+) attempts in a row/.exec(readFileSync(join(REPO_ROOT, 'docs', 'registries.md'), 'utf8'));
+    expect(promised, 'docs/registries.md states the number of attempts').not.toBeNull();
+    const { dir, store } = await fresh();
+    // Every answer is cut after 64 KiB: each attempt gets no further than the last.
+    proxy.setRules([{ method: 'GET', path: blobPath(bigLayer), action: { kind: 'reset', afterBytes: 64 * 1024 } }]);
+    const result = await runCli(['pull'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as });
+    expect(result.code).toBe(1);
+    expect(proxy.requests.filter((r) => r.method === 'GET' && r.path.endsWith(bigLayer))).toHaveLength(Number(promised![1]));
+    // One failure line, for the attempt that ended it; the retried ones only say they retry.
+    expect(result.stderr.match(/failed/g)).toHaveLength(1);
   });
 
   it('prints at most one progress line every few seconds on a long download', async () => {
