@@ -171,7 +171,7 @@ _envlock_fresh() {
   esac
   case $mdir in *:*) return 1 ;; esac
   [ -f "$_el_prep/spec" ] && [ -d "$_el_prep/bin" ] && [ -r "$mdir/envlock.lock" ] && [ -r "$_el_prep/envlock.lock" ] &&
-    [ -d "$_el_prep/rootfs/" ] || return 1
+    [ -e "$_el_prep/rootfs" ] || return 1
   if [ "$mdir/envlock.lock" -nt "$_el_prep/spec" ] || [ "$mdir/envlock.yaml" -nt "$_el_prep/spec" ] ||
     [ "$mdir/envlock.toml" -nt "$_el_prep/spec" ]; then
     return 1

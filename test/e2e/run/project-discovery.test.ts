@@ -59,4 +59,15 @@ describe('where the upward search stops', () => {
     const found = await runCli(['lock', '--check', '--json'], { cwd: work, env: { HOME: join(outer, 'elsewhere') } });
     expect(found.json<{ error: { code: string } }>().error.code).toBe('LOCK_MISSING');
   });
+
+  it('outside $HOME climbs to the filesystem root and no further, and says so', async () => {
+    const deep = join(makeTempDir('nowhere'), 'a', 'b');
+    mkdirSync(deep, { recursive: true });
+    for (let dir = deep; dir !== '/'; dir = join(dir, '..')) expect(existsSync(join(dir, 'envlock.yaml'))).toBe(false);
+    const result = await runCli(['run', '--json', '--', 'true'], { cwd: deep, env: { HOME: '/nonexistent' } });
+    const error = result.json<{ error: { code: string; message: string } }>().error;
+    expect(error.code).toBe('DECLARATION_MISSING');
+    expect(error.message).toBe(`No envlock.yaml or envlock.toml in ${deep} or any directory above it up to /.`);
+    expect(result.code).toBe(1);
+  });
 });
