@@ -1,16 +1,18 @@
 // envlock's own version, read from package.json beside the built or source tree.
 
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 let cached: string | undefined;
 
 export function envlockVersion(): string {
   if (cached !== undefined) return cached;
-  // Source (core/), tsc output (dist/core/) and bundle chunks (dist/bundle/chunks/) sit at
-  // different depths below the package root.
-  for (const relative of ['../package.json', '../../package.json', '../../../package.json']) {
+  // Source (core/), tsc output (dist/core/), the bundle's entry (dist/bundle/) and its chunks
+  // (dist/bundle/chunks/) sit at different depths below the package root. A plain path, not a
+  // URL: this runs on the fast paths, where URL handling is a measurable part of start-up.
+  for (const relative of ['..', '../..', '../../..']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(path.join(import.meta.dirname, relative, 'package.json'), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'envlock' && typeof pkg.version === 'string') return (cached = pkg.version);
     } catch {
       // try the next candidate

@@ -1,22 +1,71 @@
-// Bundles the CLI into dist/bundle/ with esbuild: every module envlock loads at start-up becomes
-// one of a few files, because per-module resolution and loading is most of envlock's start-up
-// cost beyond Node's own (docs/benchmarks.md). Lazy imports stay lazy as separate chunks.
+// Bundles the CLI into dist/bundle/ with esbuild, in two parts (docs/benchmarks.md "start-up"):
+// - envlock.js, the `bin`: one CommonJS file holding only the entry and its fast paths, so a
+//   repeated command pays for Node, one small file and a few reads (CommonJS starts without the
+//   ES module loader);
+// - main.mjs and chunks/*.mjs: the whole CLI as ES modules, imported by the entry only when no
+//   fast path answers. Lazy imports stay lazy as separate chunks.
+// Both are then stamped with one build id, a digest of everything built, so an answer recorded
+// by one build is never read by another (cli/fast/build-id.ts).
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
-await build({
-  entryPoints: { envlock: 'cli/main.ts' },
-  outdir: 'dist/bundle',
+const out = 'dist/bundle';
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+rmSync(out, { recursive: true, force: true });
+
+await build({
+  ...common,
+  entryPoints: { main: 'cli/main.ts' },
+  outdir: out,
+  splitting: true,
+  format: 'esm',
+  outExtension: { '.js': '.mjs' },
   // ink and React (terminal progress) and undici (network) are loaded only when needed anyway,
   // and ship assets that are best resolved from node_modules as published.
   external: ['ink', 'react', 'react-devtools-core', 'undici', '*.node'],
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: { js: "import { createRequire as __envlockRequire } from 'node:module'; const require = __envlockRequire(import.meta.url);" },
   chunkNames: 'chunks/[name]-[hash]',
-  legalComments: 'none',
-  logLevel: 'warning',
 });
+
+await build({
+  ...common,
+  entryPoints: { envlock: 'cli/entry.ts' },
+  outdir: out,
+  format: 'cjs',
+  external: ['*.node'],
+  // The entry is CommonJS: what ES modules read from import.meta comes from the file's path.
+  inject: ['scripts/cjs-import-meta.js'],
+  define: { 'import.meta.url': '__envlockImportMeta.url', 'import.meta.dirname': '__dirname' },
+  banner: { js: '#!/usr/bin/env node' },
+});
+
+// .js files below dist/bundle are CommonJS (the entry); the ES modules are .mjs.
+writeFileSync(path.join(out, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+
+const PLACEHOLDER = '@@ENVLOCK_BUILD_ID@@';
+const files = [];
+const walk = (dir) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(full);
+    else files.push(full);
+  }
+};
+walk(out);
+const digest = createHash('sha256');
+for (const file of files) digest.update(path.relative(out, file)).update('\0').update(readFileSync(file)).update('\0');
+const id = digest.digest('hex');
+for (const file of files) {
+  const text = readFileSync(file, 'utf8');
+  if (text.includes(PLACEHOLDER)) writeFileSync(file, text.split(PLACEHOLDER).join(id));
+}

@@ -10,6 +10,7 @@ import { EnvlockError, isEnvlockError } from '../../core/errors.js';
 import { shortDigest } from '../../core/oci/digest.js';
 import { assertFresh, readLockfile, writeLockfile, platformString, LOCKFILE_NAME, type Lockfile } from '../../lockfiles/index.js';
 import { renderTable } from '../output/table.js';
+import { freshLockOutcome, lockCheckSnapshot, recordFreshLock } from '../fast/lock-check.js';
 
 interface LockResult {
   file: string;
@@ -35,13 +36,17 @@ unchanged registries writes byte-identical output. Nothing is written when any e
   positionals: [],
   examples: ['envlock lock', 'envlock lock --check', 'envlock lock --update analysis', 'envlock lock --platform linux/arm64'],
   async run(args, ctx) {
+    const check = flag.bool(args, 'check');
+    // What a fresh verdict is recorded against, so the next identical check is answered at once.
+    const before = check ? lockCheckSnapshot(ctx.cwd, ctx.home) : undefined;
     const decl = await loadProjectDeclaration(ctx);
     const dir = path.dirname(decl.file);
     const file = path.join(dir, LOCKFILE_NAME);
-    if (flag.bool(args, 'check')) {
+    if (check) {
       const lock = await readLockfile(dir);
       assertFresh(decl, lock, { command: 'lock --check' });
-      return { result: { file, written: false, fresh: true, environments: [] }, text: `${LOCKFILE_NAME} is up to date with ${path.basename(decl.file)}.\n` };
+      recordFreshLock(before, decl.file, ctx.env, ctx.home);
+      return freshLockOutcome(dir, decl.file);
     }
     let previous: Lockfile | undefined;
     try {

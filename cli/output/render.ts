@@ -3,16 +3,14 @@
 import { EnvlockError } from '../../core/errors.js';
 import { paint } from './style.js';
 
+export { successEnvelope } from './envelope.js';
+
 export interface JsonFailure {
   code: string;
   message: string;
   hint?: string;
   exitCode: number;
   details?: Record<string, unknown>;
-}
-
-export function successEnvelope(command: string | undefined, result: unknown): string {
-  return `${JSON.stringify({ ok: true, command: command ?? null, result: result ?? null })}\n`;
 }
 
 /** The failure document; a command that reported findings before failing (doctor) includes them as result. */
