@@ -37,15 +37,34 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
 });
 
+// Node built-ins that are not loaded at start-up cost a fast answer real time if a shared module
+// merely imports them; in the entry they load on first use instead (property access on a module
+// object that is filled in lazily).
+const LAZY_BUILTINS = ['node:crypto', 'node:fs/promises', 'node:child_process', 'node:stream', 'node:os'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(${LAZY_BUILTINS.join('|')})$`);
+    // The stand-in itself requires the real module.
+    b.onResolve({ filter }, (args) => (args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
+      const getters = names.map((n) => `  get ${n}() { return load().${n}; },`).join('\n');
+      return { loader: 'js', contents: `let m;\nconst load = () => (m ??= require(${JSON.stringify(args.path)}));\nmodule.exports = {\n${getters}\n};\n` };
+    });
+  },
+};
+
 await build({
   ...common,
   entryPoints: { envlock: 'cli/entry.ts' },
+  plugins: [lazyBuiltins],
   outdir: out,
   format: 'cjs',
   external: ['*.node'],
   // The entry is CommonJS: what ES modules read from import.meta comes from the file's path.
   inject: ['scripts/cjs-import-meta.js'],
-  define: { 'import.meta.url': '__envlockImportMeta.url', 'import.meta.dirname': '__dirname' },
+  define: { 'import.meta.url': '__envlockImportMeta.url', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },
   banner: { js: '#!/usr/bin/env node' },
 });
 

@@ -1,31 +1,21 @@
 // `envlock pull`: download exactly the locked blobs into the store, verified as they stream, and
 // unpack each chosen image into a read-only root filesystem.
 
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { CommandSpec } from '../command-spec.js';
 import type { Context } from '../../core/context.js';
 import { flag } from '../args.js';
 import { normalisePlatform } from '../../core/declaration/platform.js';
-import { shortDigest } from '../../core/oci/digest.js';
-import { renderTable } from '../output/table.js';
-import { formatBytes } from '../output/plain-reporter.js';
-import type { PullImageResult } from '../../core/pull/pull-image.js';
 import type { Store } from '../../core/store/store.js';
+import { isModuleProject, pullOutcome, pullSnapshot, recordPullPlan, type PullOutcome, type PullRequest } from '../fast/pull-warm.js';
 
-interface PullResult {
-  store: string;
-  environments: (PullImageResult & { name: string })[];
-}
+type PullResult = PullOutcome['result'];
 
 /**
  * A project that is a module (ROOT/NAME/VERSION of a tree the shim reads) gets its wrappers and
  * its tree's index prepared again, so `module load` runs exactly what was just pulled.
  */
 async function refreshModule(dir: string, store: Store, ctx: Context): Promise<void> {
-  const root = path.dirname(path.dirname(dir));
-  const listed = (ctx.env.ENVLOCK_MODULEPATH ?? '').split(':').filter(Boolean).map((p) => path.resolve(ctx.cwd, p));
-  if (!listed.includes(root) && !existsSync(path.join(root, '.envlock-index'))) return;
+  if (!isModuleProject(dir, ctx.cwd, ctx.env.ENVLOCK_MODULEPATH)) return;
   const [{ refreshModuleDir }, { launcherPath }, { moduleCacheDir }] = await Promise.all([
     import('../../core/modules/after-pull.js'),
     import('../../core/runtime/launcher-path.js'),
@@ -53,19 +43,19 @@ A stale lock is an error (exit 3) unless --frozen.`,
   positionals: [{ name: 'NAME', description: 'Environments to pull (default: all).', variadic: true }],
   examples: ['envlock pull', 'envlock pull analysis', 'envlock pull --all-platforms'],
   async run(args, ctx) {
+    // What the plan is recorded against, so the next identical pull is answered at once.
+    const before = pullSnapshot(ctx);
+    const request: PullRequest = { names: args.positionals, platforms: flag.list(args, 'platform'), allPlatforms: flag.bool(args, 'all-platforms'), frozen: flag.bool(args, 'frozen') };
     const { pullProject } = await import('../../core/pull/pull-project.js');
-    const { project, store, environments: results } = await pullProject(ctx, {
-      names: args.positionals,
-      platforms: flag.list(args, 'platform').map((p) => normalisePlatform(p)),
-      allPlatforms: flag.bool(args, 'all-platforms'),
-      frozen: flag.bool(args, 'frozen'),
+    const { project, store, environments: results, plan } = await pullProject(ctx, {
+      names: request.names,
+      platforms: request.platforms.map((p) => normalisePlatform(p)),
+      allPlatforms: request.allPlatforms,
+      frozen: request.frozen,
       repair: flag.bool(args, 'repair'),
     });
     await refreshModule(project.dir, store, ctx);
-    const rows = results.map((r) => [r.name, r.platform, shortDigest(r.manifest), r.unpacked ? 'pulled' : 'up to date', r.bytesDownloaded > 0 ? formatBytes(r.bytesDownloaded) : '-']);
-    return {
-      result: { store: store.root, environments: results },
-      text: renderTable(['ENVIRONMENT', 'PLATFORM', 'MANIFEST', 'STATUS', 'DOWNLOADED'], rows),
-    };
+    recordPullPlan(before, ctx, request, plan);
+    return pullOutcome(store.root, results);
   },
 };

@@ -6,6 +6,7 @@ import { envlockVersion } from '../../core/version.js';
 import { successEnvelope } from '../output/envelope.js';
 import { lockCheckAnswer } from './lock-check.js';
 import { writeStdout } from './output.js';
+import { warmPullAnswer } from './pull-warm.js';
 
 import type { Env, FastAnswer } from './types.js';
 
@@ -16,7 +17,7 @@ function version(argv: readonly string[]): FastAnswer | undefined {
   return { stdout: json ? successEnvelope(undefined, { version: v }) : `${v}\n`, exitCode: 0 };
 }
 
-const FAST_PATHS: ((argv: readonly string[], env: Env) => FastAnswer | undefined)[] = [version, lockCheckAnswer];
+const FAST_PATHS: ((argv: readonly string[], env: Env) => FastAnswer | undefined)[] = [version, lockCheckAnswer, warmPullAnswer];
 
 /** True when a fast path answered (its output is written and the exit status set). */
 export function answerFast(argv: readonly string[], env: Env): boolean {

@@ -8,7 +8,6 @@ import { EnvlockError, isEnvlockError } from '../errors.js';
 import { shortDigest } from '../oci/digest.js';
 import { layerCompression } from '../oci/media-types.js';
 import type { ImageSource } from '../source/image-source.js';
-import { findRootfs } from '../store/find.js';
 import type { Store } from '../store/store.js';
 import type { Descriptor, LockedImage } from '../../lockfiles/model.js';
 import { platformString } from '../../lockfiles/model.js';
@@ -18,6 +17,7 @@ import { layerProgress, quietTasks } from './layer-progress.js';
 import { formatBytes } from '../format-bytes.js';
 import { keepManifestBytes } from './keep-manifest.js';
 import { mapLimit } from '../map-limit.js';
+import { findPulled } from './pulled.js';
 
 export interface PullImageResult {
   platform: string;
@@ -48,12 +48,9 @@ let sweptOnce: Promise<number> | undefined;
 export async function pullImage(input: PullImageInput): Promise<PullImageResult> {
   const { store, image, ctx } = input;
   const platform = platformString(image.platform);
+  const ready = findPulled(store, image);
+  if (ready !== undefined) return ready;
   const result: PullImageResult = { platform, manifest: image.manifest.digest, rootfs: '', unpacked: false, downloaded: [], reused: [], bytesDownloaded: 0 };
-  const ready = findRootfs(store, image.manifest.digest);
-  if (ready !== undefined) {
-    result.rootfs = ready;
-    return result;
-  }
   // Only a cold pull pays for the downloader and the unpacker (start-up budget, STYLE.md).
   const [{ findBlob, ingestBlob }, { installRootfs }, { unpackImage }, { TreeSink }, { decodeLimits }, { digestImage }] = await Promise.all([
     import('../store/blob-store.js'),

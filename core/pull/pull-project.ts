@@ -10,7 +10,9 @@ import type { ImageSource } from '../source/image-source.js';
 import type { Store } from '../store/store.js';
 import { platformString, type LockedImage } from '../../lockfiles/index.js';
 import { keepManifestBytes } from './keep-manifest.js';
-import type { PullImageResult } from './pull-image.js';
+import type { PullPlan, PulledEnvironment } from './warm-pull.js';
+
+export type { PullPlan } from './warm-pull.js';
 
 export interface PullProjectOptions {
   /** Environments to pull (default: all). */
@@ -25,7 +27,7 @@ export interface PullProjectOptions {
 export interface PullProjectResult {
   project: Project;
   store: Store;
-  environments: (PullImageResult & { name: string })[];
+  environments: PulledEnvironment[];
 }
 
 function imagesToPull(images: LockedImage[], name: string, options: PullProjectOptions, host: Awaited<ReturnType<typeof hostCpu>> | undefined): LockedImage[] {
@@ -39,10 +41,21 @@ function imagesToPull(images: LockedImage[], name: string, options: PullProjectO
   return chosen;
 }
 
-export async function pullProject(ctx: Context, options: PullProjectOptions = {}): Promise<PullProjectResult> {
+export async function planPull(ctx: Context, options: PullProjectOptions = {}): Promise<{ project: Project; plan: PullPlan }> {
   const project = await loadProject(ctx, { command: 'pull', frozen: options.frozen ?? false });
   const envs = selectEnvironments(project.decl, options.names ?? []);
   const host = options.allPlatforms || (options.platforms ?? []).length > 0 ? undefined : await hostCpu();
+  const entries = envs.map((env) => {
+    const locked = lockedEnvironment(project, env.name);
+    const images = imagesToPull(locked.images, env.name, options, host);
+    return { name: env.name, reference: locked.reference, resolved: locked.resolved, images, ...(locked.index ? { index: locked.index } : {}) };
+  });
+  const used = project.lock.environments.flatMap((e) => [...(e.index ? [e.index.digest] : []), ...e.images.flatMap((i) => [i.manifest.digest, i.config.digest, ...i.layers.map((l) => l.digest)])]);
+  return { project, plan: { dir: project.dir, lockPath: project.lockPath, entries, used } };
+}
+
+export async function pullProject(ctx: Context, options: PullProjectOptions = {}): Promise<PullProjectResult & { plan: PullPlan }> {
+  const { project, plan } = await planPull(ctx, options);
   const [{ Store }, { pullImage }, { openSources }, { registerLockfile }] = await Promise.all([
     import('../store/store.js'),
     import('./pull-image.js'),
@@ -53,22 +66,20 @@ export async function pullProject(ctx: Context, options: PullProjectOptions = {}
   const sources = await openSources(ctx);
   const environments: PullProjectResult['environments'] = [];
   try {
-    for (const env of envs) {
-      const locked = lockedEnvironment(project, env.name);
+    for (const entry of plan.entries) {
       let opened: Promise<ImageSource> | undefined;
-      const source = () => (opened ??= sources.open(locked.reference, project.dir).then((o) => o.image));
-      for (const image of imagesToPull(locked.images, env.name, options, host)) {
+      const source = () => (opened ??= sources.open(entry.reference, project.dir).then((o) => o.image));
+      for (const image of entry.images) {
         if (options.repair) await (await import('./repair.js')).repairImage(store, image, ctx.reporter);
-        const pulled = await pullImage({ store, image, reference: locked.resolved, ctx, source });
-        environments.push({ name: env.name, ...pulled });
+        const pulled = await pullImage({ store, image, reference: entry.resolved, ctx, source });
+        environments.push({ name: entry.name, ...pulled });
       }
       // The index's own bytes are kept too (once), so `envlock export` can reproduce it exactly.
-      if (locked.index && !ctx.offline) await keepManifestBytes(store, locked.index, source);
+      if (entry.index && !ctx.offline) await keepManifestBytes(store, entry.index, source);
     }
   } finally {
     await sources.close();
   }
-  const used = project.lock.environments.flatMap((e) => [...(e.index ? [e.index.digest] : []), ...e.images.flatMap((i) => [i.manifest.digest, i.config.digest, ...i.layers.map((l) => l.digest)])]);
-  await registerLockfile(store, project.lockPath, used);
-  return { project, store, environments };
+  await registerLockfile(store, plan.lockPath, plan.used);
+  return { project, store, environments, plan };
 }

@@ -3,14 +3,13 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Env } from '../context.js';
 import { EnvlockError } from '../errors.js';
 
 const BUILD_HINT = 'Rebuild the native runtime with `npm rebuild envlock` (it needs a C compiler and make), or set ENVLOCK_LAUNCHER to a built envlock-launch.';
 
 /** The package root: the nearest directory above this module that holds native/binding.gyp. */
-export function packageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+export function packageRoot(from: string = import.meta.dirname): string {
   let dir = from;
   for (let i = 0; i < 8; i++) {
     if (existsSync(path.join(dir, 'native', 'binding.gyp'))) return dir;

@@ -52,7 +52,8 @@ export function loadNative(file?: string): NativeAddon {
   if (cached && file === undefined) return cached;
   const target = file ?? path.join(nativeBuildDir(), 'envlock_native.node');
   try {
-    const addon = createRequire(import.meta.url)(target) as NativeAddon;
+    // A path, not import.meta.url: the fast paths' CommonJS bundle has no URL of its own for free.
+    const addon = createRequire(import.meta.filename)(target) as NativeAddon;
     if (file === undefined) cached = addon;
     return addon;
   } catch (error) {

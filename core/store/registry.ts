@@ -2,6 +2,7 @@
 // the sha256 of its absolute path. gc keeps whatever a still-existing lockfile uses.
 
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
@@ -29,15 +30,41 @@ function registrationFile(store: Store, lockfilePath: string): string {
   return path.join(store.dir('lockfiles'), `${key}.json`);
 }
 
+function registeredDigests(usedDigests: readonly string[]): string[] {
+  return [...new Set(usedDigests.map((d) => assertDigest(d, 'a registered blob')))].sort();
+}
+
+function sameRegistration(text: string | undefined, lockfilePath: string, digests: readonly string[]): boolean {
+  try {
+    const previous = JSON.parse(text ?? '') as Registration;
+    return previous.path === path.resolve(lockfilePath) && JSON.stringify(previous.digests) === JSON.stringify(digests);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the store already records exactly these digests for the lockfile, so registering
+ * would change nothing (what a warm pull finds; the warm-pull fast path asks it synchronously).
+ */
+export function registrationIsCurrent(store: Store, lockfilePath: string, usedDigests: readonly string[]): boolean {
+  let text: string | undefined;
+  try {
+    text = readFileSync(registrationFile(store, lockfilePath), 'utf8');
+  } catch {
+    return false;
+  }
+  return sameRegistration(text, lockfilePath, registeredDigests(usedDigests));
+}
+
 /** Records (or replaces) what a lockfile uses in this store. */
 export async function registerLockfile(store: Store, lockfilePath: string, usedDigests: readonly string[]): Promise<string> {
-  const digests = [...new Set(usedDigests.map((d) => assertDigest(d, 'a registered blob')))].sort();
+  const digests = registeredDigests(usedDigests);
   await store.prepare();
   const record: Registration = { path: path.resolve(lockfilePath), digests, registeredAt: new Date().toISOString() };
   const file = registrationFile(store, lockfilePath);
   // A warm pull registers the same digests again: leave the file (and the disk) alone then.
-  const previous = await fs.readFile(file, 'utf8').then((text) => JSON.parse(text) as Registration, () => undefined);
-  if (previous?.path === record.path && JSON.stringify(previous.digests) === JSON.stringify(digests)) return file;
+  if (sameRegistration(await fs.readFile(file, 'utf8').catch(() => undefined), lockfilePath, digests)) return file;
   try {
     await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
   } catch (error) {
