@@ -21,8 +21,10 @@ tasks=${TASKS:-64}
 user=${BENCH_USER:-nobody}
 bench_need charliecloud hyperfine slurm-wlm munge docker-registry skopeo busybox-static curl
 cd "$bench_repo"
-if [ ! -f dist/bundle/envlock.js ] || [ ! -f native/build/Release/envlock_spank.so ]; then npm ci --no-audit --no-fund; fi
+[ -d node_modules ] || npm ci --no-audit --no-fund
 chmod 755 "$bench_tmp"
+# envlock as a site installs it: under a prefix, `envlock` linked into a directory on the jobs' PATH.
+bash scripts/install.sh --prefix "$bench_tmp/opt/envlock" --bin-dir "$bench_tmp/bin" >/dev/null
 as_user() { setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --clear-groups -- "$@"; }
 
 # A registry with its access log on, holding the example busybox image.
@@ -50,7 +52,7 @@ process.stdin.resume();
 process.stdin.on('end', async () => { await cluster.stop(); process.exit(0); });
 TS
 npx esbuild --bundle --platform=node --format=esm --log-level=error "$bench_tmp/cluster.ts" --outfile="$bench_tmp/cluster.mjs"
-plugstack=$(node dist/bundle/envlock.js slurm plugstack)
+plugstack=$("$bench_tmp/bin/envlock" slurm plugstack)
 mkfifo "$bench_tmp/hold"
 node "$bench_tmp/cluster.mjs" "$plugstack" < "$bench_tmp/hold" > "$bench_tmp/cluster.out" 2>&1 &
 exec 7> "$bench_tmp/hold"
@@ -59,12 +61,10 @@ export SLURM_CONF
 SLURM_CONF=$(head -1 "$bench_tmp/cluster.out")
 [ -f "$SLURM_CONF" ] || { cat "$bench_tmp/cluster.out" >&2; exit 1; }
 
-# The user's project and store (warm: locked and pulled once), and envlock on the jobs' PATH.
+# The user's project and store (warm: locked and pulled once).
 project=$bench_tmp/project
-mkdir -p "$project" "$bench_tmp/bin"
+mkdir -p "$project"
 printf 'version: 1\nenvironments:\n  bb:\n    image: %s/bench/bb:latest\n    platforms: [linux/amd64]\n' "$registry" > "$project/envlock.yaml"
-printf '#!/bin/sh\nexec %s %s "$@"\n' "$(command -v node)" "$bench_repo/dist/bundle/envlock.js" > "$bench_tmp/bin/envlock"
-chmod 755 "$bench_tmp/bin/envlock"
 chown -R "$user" "$bench_tmp"
 export HOME=$bench_tmp ENVLOCK_STORE=$bench_tmp/store PATH=$bench_tmp/bin:$PATH USER=$user LOGNAME=$user
 cd "$project"

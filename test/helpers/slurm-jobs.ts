@@ -2,9 +2,6 @@
 // as `nobody` (through runuser, with a small explicit environment) or as root.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CLI_PATH } from './cli.js';
 import type { SlurmCluster } from './slurm-cluster.js';
 
 export interface JobOptions {
@@ -22,15 +19,6 @@ export interface JobResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-}
-
-/** A directory with an `envlock` on PATH for jobs: runs this checkout's built CLI with this Node. */
-export function envlockBinDir(parent: string): string {
-  const bin = join(parent, 'bin');
-  mkdirSync(bin, { recursive: true, mode: 0o755 });
-  writeFileSync(join(bin, 'envlock'), `#!/bin/sh\nexec '${process.execPath}' '${CLI_PATH}' "$@"\n`);
-  chmodSync(join(bin, 'envlock'), 0o755);
-  return bin;
 }
 
 export function jobEnv(cluster: SlurmCluster, bin: string | undefined, extra: Record<string, string | undefined> = {}): Record<string, string> {

@@ -1,7 +1,8 @@
 // The world the Slurm tests run in: a real four-node cluster (with envlock's SPANK plugin in
 // plugstack.conf when asked), a fault proxy in front of the shared registry that counts every
-// request, an `envlock` on the jobs' PATH, a site store that an administrator (root) pulled
-// into and users may only read, and user projects owned by `nobody`.
+// request, envlock installed by scripts/install.sh with `envlock` on the jobs' PATH (and the
+// plugin from that install), a site store that an administrator (root) pulled into and users
+// may only read, and user projects owned by `nobody`.
 
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,13 +11,16 @@ import { expect, inject } from 'vitest';
 import { makeTempDir, runCli } from '../../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { startSlurmCluster, type SlurmCluster } from '../../helpers/slurm-cluster.js';
-import { envlockBinDir, runJob, type JobOptions, type JobResult } from '../../helpers/slurm-jobs.js';
+import { installedEnvlock } from '../../helpers/slurm-install.js';
+import { runJob, type JobOptions, type JobResult } from '../../helpers/slurm-jobs.js';
 
 export interface World {
   cluster: SlurmCluster;
   proxy: FaultProxy;
-  /** Directory holding the `envlock` that jobs find on PATH. */
+  /** Directory holding the `envlock` that jobs find on PATH (install.sh --bin-dir). */
   bin: string;
+  /** A directory of this world's own, readable by everyone. */
+  scratch: string;
   /** The plugstack.conf line `envlock slurm plugstack` printed (plugin worlds only). */
   plugstack?: string;
   stop(): Promise<void>;
@@ -37,7 +41,11 @@ export function yamlFor(world: World, extra = ''): string {
   return `version: 1\nenvironments:\n  bb:\n    image: ${imageRef(world)}\n    platforms: [linux/amd64]\n    env: { GREETING: "hello from the declaration" }\n${extra}`;
 }
 
+/** Long enough for the first test file of a run to install envlock (a native build). */
+export const WORLD_TIMEOUT_MS = 600_000;
+
 export async function startWorld(options: { plugin?: boolean } = {}): Promise<World> {
+  const installed = await installedEnvlock();
   const proxy = await startFaultProxy(inject('registry'));
   const cluster = await startSlurmCluster();
   const scratch = makeTempDir('slurm-world');
@@ -45,16 +53,17 @@ export async function startWorld(options: { plugin?: boolean } = {}): Promise<Wo
   const world: World = {
     cluster,
     proxy,
-    bin: envlockBinDir(scratch),
+    bin: installed.binDir,
+    scratch,
     async stop() {
       await cluster.stop();
       await proxy.stop();
     },
   };
   if (options.plugin) {
-    const printed = await runCli(['slurm', 'plugstack'], { cwd: scratch });
-    expect(printed.code, printed.stderr).toBe(0);
-    world.plugstack = printed.stdout.trim();
+    // What the administrator runs after installing: the installed envlock names its own plugin.
+    world.plugstack = execFileSync(join(installed.binDir, 'envlock'), ['slurm', 'plugstack'], { cwd: scratch, encoding: 'utf8' }).trim();
+    expect(world.plugstack.split(' ')[1]).toBe(join(installed.prefix, 'lib', 'node_modules', 'envlock', 'native', 'build', 'Release', 'envlock_spank.so'));
     cluster.setPlugstack([world.plugstack]);
   }
   return world;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeTempDirs, runCli } from '../../helpers/cli.js';
 import { sbatchAndWait, sortedLines } from '../../helpers/slurm-jobs.js';
-import { sitePull, startWorld, userProject, yamlFor, type World } from './fixture.js';
+import { sitePull, startWorld, userProject, yamlFor, type World, WORLD_TIMEOUT_MS } from './fixture.js';
 
 describe('the module shim in a batch job', () => {
   let world: World;
@@ -23,7 +23,7 @@ describe('the module shim in a batch job', () => {
     const published = await runCli(['module', 'publish', '1.0', '--tree', tree, '--default'], { cwd: admin.dir, env: { ENVLOCK_STORE: site } });
     expect(published.code, published.stderr).toBe(0);
     execFileSync('chmod', ['-R', 'a+rX', join(tree, '..')]);
-  });
+  }, WORLD_TIMEOUT_MS);
   afterAll(async () => {
     await world?.stop();
     removeTempDirs();

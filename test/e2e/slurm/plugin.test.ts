@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeTempDirs } from '../../helpers/cli.js';
 import { sbatchAndWait, sortedLines } from '../../helpers/slurm-jobs.js';
-import { asUser, sitePull, startWorld, userProject, yamlFor, type UserProject, type World } from './fixture.js';
+import { asUser, sitePull, startWorld, userProject, yamlFor, type UserProject, type World, WORLD_TIMEOUT_MS } from './fixture.js';
 
 /** The host's os-release ID: the batch script sees the host, its steps the image. */
 function hostId(): string {
@@ -23,7 +23,7 @@ describe('srun --envlock through the SPANK plugin', () => {
     world = await startWorld({ plugin: true });
     admin = await sitePull(world, yamlFor(world, '    prepend-path: { OMP_PLACES: [cores] }\n'));
     user = userProject(admin);
-  });
+  }, WORLD_TIMEOUT_MS);
   afterAll(async () => {
     await world?.stop();
     removeTempDirs();
@@ -53,7 +53,7 @@ describe('srun --envlock through the SPANK plugin', () => {
 
   it('runs envlock (Node) once per node and step, not once per task', async () => {
     const calls = join(makeTempDir('slurm-calls', { forUser: 'nobody' }), 'calls');
-    const counter = join(world.bin, '..', 'counting-node');
+    const counter = join(world.scratch, 'counting-node');
     writeFileSync(counter, `#!/bin/sh\necho "$$" >> '${calls}'\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
     world.cluster.setPlugstack([world.plugstack!.replace(/ node=\S+/, ` node=${counter}`)]);
     try {

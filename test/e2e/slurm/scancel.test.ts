@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, runCli } from '../../helpers/cli.js';
 import { runJob } from '../../helpers/slurm-jobs.js';
-import { asUser, sitePull, startWorld, userProject, yamlFor, type UserProject, type World } from './fixture.js';
+import { asUser, sitePull, startWorld, userProject, yamlFor, type UserProject, type World, WORLD_TIMEOUT_MS } from './fixture.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -47,7 +47,7 @@ describe('scancel of a running --envlock step', () => {
     user = userProject({ dir: admin.dir });
     const pulled = await runCli(['pull', '-q'], { cwd: user.dir, env: user.env, asUser: 'nobody' });
     expect(pulled.code, pulled.stderr).toBe(0);
-  });
+  }, WORLD_TIMEOUT_MS);
   afterAll(async () => {
     await world?.stop();
     removeTempDirs();

@@ -2,10 +2,11 @@
 // filesystem; users list it in ENVLOCK_STORE_RO and run from it on every node, through
 // `srun envlock run` and through the plugin, with nothing downloaded or copied.
 
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs } from '../../helpers/cli.js';
 import { sortedLines } from '../../helpers/slurm-jobs.js';
-import { asUser, downloads, sitePull, startWorld, storeEntries, userProject, yamlFor, type UserProject, type World } from './fixture.js';
+import { asUser, downloads, sitePull, startWorld, storeEntries, userProject, yamlFor, type UserProject, type World, WORLD_TIMEOUT_MS } from './fixture.js';
 
 const SHOW = 'echo "$SLURM_PROCID $SLURMD_NODENAME $(id -u) $(. /etc/os-release; echo $ID) $GREETING"';
 
@@ -16,7 +17,7 @@ describe('a read-only site store on four nodes', () => {
     world = await startWorld({ plugin: true });
     const admin = await sitePull(world, yamlFor(world));
     user = userProject(admin);
-  });
+  }, WORLD_TIMEOUT_MS);
   afterAll(async () => {
     await world?.stop();
     removeTempDirs();
@@ -29,6 +30,13 @@ describe('a read-only site store on four nodes', () => {
     expect(new Set(lines.map((l) => l.split(' ')[1]))).toEqual(new Set(['n1', 'n2', 'n3', 'n4']));
     for (const line of lines) expect(line).toMatch(/^\d+ n\d 65534 envlock-test hello from the declaration$/);
   }
+
+  it('every task finds the envlock that scripts/install.sh linked into the bin directory on PATH', async () => {
+    const result = await asUser(world, user, ['srun', '-N4', '-n4', 'sh', '-c', 'command -v envlock; readlink -f "$(command -v envlock)"']);
+    expect(result.code, result.stderr).toBe(0);
+    const installed = join(world.bin, '..', 'opt', 'envlock', 'bin', 'envlock');
+    expect(sortedLines(result.stdout)).toEqual([...Array(4).fill(join(world.bin, 'envlock')), ...Array(4).fill(installed)].sort());
+  });
 
   it('srun envlock run: every task runs in the image as nobody, and nothing is downloaded or copied', async () => {
     const before = world.proxy.requests.length;
