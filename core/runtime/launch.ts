@@ -17,12 +17,18 @@ export interface LaunchOptions {
   native?: NativeAddon;
 }
 
+/** The descriptor launchChild hands the spec on (stdio index 3). */
+export const CHILD_SPEC_FD = 3;
+
 /**
- * The launcher's argv. The spec travels inline (--spec-text), so `envlock run` writes no file;
- * wrappers written by the module shim use --spec FILE instead (docs/runtime.md).
+ * The launcher's argv: options and the command, never the spec. The spec holds the command's
+ * whole environment (proxy credentials included) and the launcher lives as long as the job, so
+ * it travels through an inherited descriptor (--spec-fd), not argv, which every user of the node
+ * can read in /proc/PID/cmdline (issue 12.4). `launch` gets the descriptor from the addon (a
+ * sealed memfd), `launchChild` from a pipe.
  */
-export function launcherArguments(launcher: string, spec: LaunchSpec, argv: readonly string[], debug = false): string[] {
-  return [launcher, ...(debug ? ['--debug'] : []), '--spec-text', renderSpec(spec), '--', ...argv];
+export function launcherArguments(launcher: string, argv: readonly string[], options: { debug?: boolean; specFd?: number } = {}): string[] {
+  return [launcher, ...(options.debug ? ['--debug'] : []), ...(options.specFd === undefined ? [] : ['--spec-fd', String(options.specFd)]), '--', ...argv];
 }
 
 /** An environment object as execve's KEY=VALUE list, in insertion order. */
@@ -32,13 +38,30 @@ export function envArray(env: Env): string[] {
   return out;
 }
 
+/**
+ * The launcher starts in the directory the command runs in (the one the user asked for with -C,
+ * else the one they are in), so a launcher that binds its own working directory binds that one.
+ */
+function enterDirectory(dir: string): void {
+  try {
+    process.chdir(dir);
+  } catch (error) {
+    throw new EnvlockError('BIND_INVALID', `The working directory ${dir} cannot be entered on this host: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`, {
+      hint: 'Create the directory, or run from (or point -C at) one that exists.',
+      cause: error,
+    });
+  }
+}
+
 /** Replaces this process with the launcher; returns only by throwing. */
 export function launch(spec: LaunchSpec, argv: readonly string[], ctx: Context, options: LaunchOptions = {}): never {
   const launcher = options.launcher ?? launcherPath(ctx.env);
-  const args = launcherArguments(launcher, spec, argv, options.debug);
+  const text = renderSpec(spec);
+  const args = launcherArguments(launcher, argv, { debug: options.debug ?? false });
   const native = options.native ?? loadNative();
+  if (spec.bindCwd !== false && spec.cwd !== undefined) enterDirectory(spec.cwd);
   try {
-    return native.execLauncher(launcher, args, envArray(ctx.env));
+    return native.execLauncher(launcher, args, envArray(ctx.env), text);
   } catch (error) {
     throw new EnvlockError('LAUNCH_FAILED', `The launcher ${launcher} could not be executed: ${(error as Error).message}.`, {
       hint: 'Check that the launcher exists and is executable, or rebuild it with `npm rebuild envlock`.',
@@ -66,10 +89,17 @@ export interface ChildOptions extends LaunchOptions {
 /** Runs the launcher as a child and waits for it (never blocking the event loop). */
 export function launchChild(spec: LaunchSpec, argv: readonly string[], ctx: Context, options: ChildOptions = {}): Promise<LaunchResult> {
   const launcher = options.launcher ?? launcherPath(ctx.env);
-  const args = [...(options.prefix ?? []), ...launcherArguments(launcher, spec, argv, options.debug)];
+  const text = renderSpec(spec);
+  const args = [...(options.prefix ?? []), ...launcherArguments(launcher, argv, { debug: options.debug ?? false, specFd: CHILD_SPEC_FD })];
   const [file, ...rest] = args as [string, ...string[]];
+  const cwd = spec.bindCwd !== false && spec.cwd !== undefined ? spec.cwd : ctx.cwd;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, rest, { cwd: ctx.cwd, env: { ...ctx.env }, stdio: options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+    const stdio = options.stdio === 'inherit' ? ['inherit', 'inherit', 'inherit', 'pipe'] as const : ['ignore', 'pipe', 'pipe', 'pipe'] as const;
+    const child = spawn(file, rest, { cwd, env: { ...ctx.env }, stdio: [...stdio] });
+    const specPipe = child.stdio[CHILD_SPEC_FD] as NodeJS.WritableStream | null;
+    // A launcher that fails before reading closes the pipe: that is its error to report, not EPIPE.
+    specPipe?.on('error', () => undefined);
+    specPipe?.end(text);
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -82,24 +112,32 @@ export function launchChild(spec: LaunchSpec, argv: readonly string[], ctx: Cont
 }
 
 /**
- * The launcher's exit statuses (native/src/launch.h EXIT_*), as core/errors.ts names them;
- * test/unit/runtime/launcher-contract.test.ts checks the two against each other (Decision 5).
+ * The launcher's exit statuses and message prefixes (native/src/envlock-enter.h EL_EXIT_*,
+ * EL_MSG_*), as core/errors.ts and launcherFailure name them;
+ * test/unit/runtime/launcher-contract.test.ts checks the two sides against each other (Decision 5).
  */
 export const LAUNCHER_EXIT = {
-  EXIT_HOST_UNSUPPORTED: EXIT.HOST_UNSUPPORTED,
-  EXIT_LAUNCH_FAILED: EXIT.RUN_LAUNCH_FAILED,
-  EXIT_CANNOT_EXECUTE: EXIT.RUN_CANNOT_EXECUTE,
-  EXIT_NOT_FOUND: EXIT.RUN_NOT_FOUND,
+  EL_EXIT_HOST_UNSUPPORTED: EXIT.HOST_UNSUPPORTED,
+  EL_EXIT_LAUNCH_FAILED: EXIT.RUN_LAUNCH_FAILED,
+  EL_EXIT_CANNOT_EXECUTE: EXIT.RUN_CANNOT_EXECUTE,
+  EL_EXIT_NOT_FOUND: EXIT.RUN_NOT_FOUND,
 } as const;
 
-/** The launcher's message prefixes after `envlock-launch: ` (native/src: main.c, init.c, mounts.c). */
+/** What follows `envlock-launch: ` on the launcher's last stderr line, by kind of failure. */
 export const LAUNCHER_PREFIXES = {
-  userns: 'user namespace: ',
-  bindSource: 'bind source ',
-  notFound: 'command not found inside the environment: ',
-  cannotExecute: 'cannot execute ',
+  EL_MSG_USERNS: 'user namespace: ',
+  EL_MSG_BIND_SOURCE: 'bind source ',
+  EL_MSG_NOT_FOUND: 'command not found inside the environment: ',
+  EL_MSG_CANNOT_EXECUTE: 'cannot execute ',
+  EL_MSG_CPU: 'cpu: ',
+  EL_MSG_SQUASHFS: 'squashfs: ',
+  EL_MSG_IMAGE_MISSING: 'image missing: ',
+  EL_MSG_LEASE: 'lease: ',
 } as const;
-const { userns: USERNS, bindSource: BIND_SOURCE, notFound: NOT_FOUND, cannotExecute: CANNOT_EXECUTE } = LAUNCHER_PREFIXES;
+const {
+  EL_MSG_USERNS: USERNS, EL_MSG_BIND_SOURCE: BIND_SOURCE, EL_MSG_NOT_FOUND: NOT_FOUND, EL_MSG_CANNOT_EXECUTE: CANNOT_EXECUTE,
+  EL_MSG_CPU: CPU, EL_MSG_SQUASHFS: SQUASHFS, EL_MSG_IMAGE_MISSING: IMAGE_MISSING,
+} = LAUNCHER_PREFIXES;
 
 /**
  * The launcher's own failure, when the status and its last stderr line say the launcher (not
@@ -114,6 +152,24 @@ export function launcherFailure(result: Pick<LaunchResult, 'status' | 'stderr'>)
   if ((result.status === 4 || result.status === 125) && what.startsWith(USERNS)) {
     return new EnvlockError('USERNS_UNAVAILABLE', `This host does not let envlock create a user namespace (${what.slice(USERNS.length)}).`, {
       hint: 'Run `envlock doctor` to see which kernel setting blocks it; an administrator must change it.',
+      details,
+    });
+  }
+  if (result.status === 4 && what.startsWith(CPU)) {
+    return new EnvlockError('CPU_UNSUPPORTED', `This CPU cannot run the prepared image: ${what.slice(CPU.length)}.`, {
+      hint: 'Run on a node whose CPU has these features, or lock and pull a variant this CPU can run.',
+      details,
+    });
+  }
+  if (result.status === 4 && what.startsWith(SQUASHFS)) {
+    return new EnvlockError('RUNTIME_UNAVAILABLE', `This host cannot mount the squashfs image: ${what.slice(SQUASHFS.length)}.`, {
+      hint: 'Run `envlock doctor`, or pull the image as a tree (`envlock pull --image-format tree`).',
+      details,
+    });
+  }
+  if (result.status === 125 && what.startsWith(IMAGE_MISSING)) {
+    return new EnvlockError('LAUNCH_FAILED', `The image was removed after the run was prepared: ${what.slice(IMAGE_MISSING.length)}.`, {
+      hint: 'Run the command again; `envlock pull` brings the image back.',
       details,
     });
   }

@@ -39,8 +39,12 @@ export interface NativeDecoder {
 export interface NativeAddon {
   /** A layer decoder; zstd frames needing a window above 2^windowLogMax are refused (code "window"). */
   Decoder: new (kind: 'gzip' | 'zstd', windowLogMax: number) => NativeDecoder;
-  /** Replaces this process with `path` (execve). Returns only by throwing (errno, code). */
-  execLauncher(path: string, argv: string[], env: string[]): never;
+  /**
+   * Replaces this process with `path` (execve). With `specText`, the spec is put in a sealed
+   * memfd the launcher inherits, and `--spec-fd N` is inserted after argv[0]. Returns only by
+   * throwing (errno, code).
+   */
+  execLauncher(path: string, argv: string[], env: string[], specText?: string): never;
   cpuFeatures(): NativeCpu;
   probeUserNamespaces(): RawUsernsProbe;
 }

@@ -114,8 +114,8 @@ describe('spec rendering', () => {
     removeTree(rootfs);
   });
 
-  it('puts the spec inline in the launcher argv', () => {
-    expect(launcherArguments('/l', { rootfs: '/r' }, ['a'], true)).toEqual(['/l', '--debug', '--spec-text', 'envlock-launch-spec 1\nrootfs /r\n', '--', 'a']);
+  it('never puts the spec in the launcher argv, only the descriptor it travels on', () => {
+    expect(launcherArguments('/l', ['a'], { debug: true, specFd: 3 })).toEqual(['/l', '--debug', '--spec-fd', '3', '--', 'a']);
   });
 });
 

@@ -9,19 +9,24 @@ import { REPO_ROOT } from '../../helpers/cli.js';
 
 const src = path.join(REPO_ROOT, 'native', 'src');
 const headers = fs.readdirSync(src).filter((f) => f.endsWith('.h')).map((f) => fs.readFileSync(path.join(src, f), 'utf8')).join('\n');
-const cSources = fs.readdirSync(src).filter((f) => f.endsWith('.c') || f.endsWith('.h')).map((f) => fs.readFileSync(path.join(src, f), 'utf8')).join('\n');
+const cSources = fs.readdirSync(src).filter((f) => f.endsWith('.c')).map((f) => fs.readFileSync(path.join(src, f), 'utf8')).join('\n');
 
 describe('the launcher and core/errors.ts agree', () => {
   it('on every exit status the launcher\'s headers define', () => {
-    // launch.h, or envlock-enter.h once the entry library names them EL_EXIT_*.
-    const defined = Object.fromEntries([...headers.matchAll(/^#define\s+(?:EL_)?(EXIT_[A-Z_]+)\s+(\d+)\b/gm)].map((m) => [m[1]!, Number(m[2])]));
+    const defined = Object.fromEntries([...headers.matchAll(/^#define\s+(EL_EXIT_[A-Z_]+)\s+(\d+)\b/gm)].map((m) => [m[1]!, Number(m[2])]));
     expect(defined).toEqual({ ...LAUNCHER_EXIT });
   });
 
-  it('on the message prefixes envlock recognises in the launcher\'s stderr', () => {
+  it('on every message prefix the launcher\'s headers define', () => {
+    const defined = Object.fromEntries([...headers.matchAll(/^#define\s+(EL_MSG_[A-Z_]+)\s+"((?:[^"\\]|\\.)*)"/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(defined).toEqual({ ...LAUNCHER_PREFIXES });
+  });
+
+  it('and the launcher prints its failures through those prefixes (the macro, or its text as a checked call\'s step)', () => {
     const literals = [...cSources.matchAll(/"((?:[^"\\\n]|\\.)*)"/g)].map((m) => m[1]!);
-    for (const prefix of Object.values(LAUNCHER_PREFIXES)) {
-      expect(literals.some((l) => l.includes(prefix.trimEnd())), `no C string literal holds ${JSON.stringify(prefix)}`).toBe(true);
+    for (const [name, prefix] of Object.entries(LAUNCHER_PREFIXES)) {
+      const used = new RegExp(`\\b${name}\\b`).test(cSources) || literals.includes(prefix.trimEnd());
+      expect(used, `${name} (${JSON.stringify(prefix)}) is never printed by native/src/*.c`).toBe(true);
     }
   });
 });
