@@ -2,10 +2,11 @@
 // unless --frozen), and the host facts they choose images by.
 
 import path from 'node:path';
-import type { Context } from './context.js';
+import type { Context, Env } from './context.js';
 import { loadDeclaration } from './declaration/load.js';
 import type { Declaration } from './declaration/model.js';
-import { detectHostCpu, hostPlatform, type HostCpu } from './arch/host.js';
+import { detectHostCpu, hostCpuFromFeatures, hostPlatform, type HostCpu } from './arch/host.js';
+import { maskCpuFeatures } from './arch/cpu-mask.js';
 import { assertFresh, readLockfile, LOCKFILE_NAME, type Lockfile, type LockedEnvironment } from '../lockfiles/index.js';
 import { EnvlockError } from './errors.js';
 import { projectDir, searchedDirectories } from './project-dir.js';
@@ -60,7 +61,7 @@ export function lockedEnvironment(project: Project, name: string): LockedEnviron
  * kernels hide flags there (AMD EPYC guests list no `abm` while CPUID reports LZCNT), and a
  * second opinion made `pull` choose one variant and `run` want another.
  */
-export async function hostCpu(): Promise<HostCpu & { os: string }> {
+export async function hostCpu(env: Env = {}): Promise<HostCpu & { os: string }> {
   let cpu: HostCpu | undefined;
   try {
     const { nativeHostCpu } = await import('./runtime/cpu.js');
@@ -69,5 +70,10 @@ export async function hostCpu(): Promise<HostCpu & { os: string }> {
     cpu = undefined;
   }
   cpu ??= detectHostCpu();
+  // ENVLOCK_CPU_MASK takes features away for every command alike (core/arch/cpu-mask.ts).
+  if (env.ENVLOCK_CPU_MASK) {
+    const extra = { ...(cpu.vendor === undefined ? {} : { vendor: cpu.vendor }), ...(cpu.model === undefined ? {} : { model: cpu.model }) };
+    cpu = hostCpuFromFeatures(cpu.architecture, maskCpuFeatures(cpu.architecture, cpu.features, env), extra);
+  }
   return { ...cpu, os: hostPlatform().os };
 }

@@ -29,7 +29,7 @@ Exits 1 when a check fails.`,
   flags: [],
   positionals: [],
   async run(_args, ctx) {
-    const cpu = await hostCpu();
+    const cpu = await hostCpu(ctx.env);
     const checks: Check[] = [await checkUserNamespaces(), checkCpu(cpu), ...(await checkStore(ctx)), await checkImageFormat(ctx)];
     let project: Project | undefined;
     if (discoverProjectDir(ctx.cwd, ctx.home) !== undefined) {

@@ -60,7 +60,7 @@ async function infoOf(ctx: Context, requested: string): Promise<{ info: ModuleIn
 async function resolveOne(ctx: Context, requested: string): Promise<CommandOutcome> {
   const { info } = await infoOf(ctx, requested);
   const store = Store.open(ctx);
-  const prepared = await prepareModule(info, { store, launcherPath: launcherPath(ctx.env, ctx.cwd), cacheDir: moduleCacheDir(ctx) });
+  const prepared = await prepareModule(info, { store, launcherPath: launcherPath(ctx.env, ctx.cwd), cacheDir: moduleCacheDir(ctx), env: ctx.env });
   // Prepared inside the tree: refresh its index so the next load takes the fast path.
   if (!path.isAbsolute(prepared.prepDir)) await reindexTree(info.root, { home: ctx.home }).catch(() => undefined);
   const absolute = path.dirname(prepared.wrapperDir);
@@ -100,7 +100,7 @@ export const command: CommandSpec = {
         const tree = flag.str(args, 'tree') ?? roots(ctx)[0]!;
         const result = await publishModule({
           sourceDir: projectDir(ctx), root: path.resolve(ctx.cwd, tree), name: flag.str(args, 'name'), version, makeDefault: flag.bool(args, 'default'), skipIndex: flag.bool(args, 'no-index'),
-          home: ctx.home, store: Store.open(ctx), launcherPath: launcherPath(ctx.env, ctx.cwd), cacheDir: moduleCacheDir(ctx),
+          home: ctx.home, store: Store.open(ctx), launcherPath: launcherPath(ctx.env, ctx.cwd), cacheDir: moduleCacheDir(ctx), env: ctx.env,
           // An image in no store is pulled (lazily imported: the network code stays off the fast
           // paths), unless --offline says not to touch the network.
           ensurePulled: ctx.offline ? undefined : async (dir) => {

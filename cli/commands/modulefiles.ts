@@ -59,7 +59,7 @@ export const command: CommandSpec<ModulefilesResult> = {
         }
         let prepared;
         try {
-          prepared = await prepareModule(entry.info, { store, launcherPath: launcher, cacheDir });
+          prepared = await prepareModule(entry.info, { store, launcherPath: launcher, cacheDir, env: ctx.env });
         } catch (error) {
           if (!(error instanceof EnvlockError)) throw error;
           result.skipped.push({ module: label, reason: error.message });

@@ -21,7 +21,7 @@ async function refreshModule(dir: string, store: Store, ctx: Context): Promise<v
     import('../../core/runtime/launcher-path.js'),
     import('../../core/modules/cache-dir.js'),
   ]);
-  const refreshed = await refreshModuleDir(dir, { home: ctx.home, cwd: ctx.cwd, modulePath: ctx.env.ENVLOCK_MODULEPATH, store, launcherPath: launcherPath(ctx.env, ctx.cwd), cacheDir: moduleCacheDir(ctx) });
+  const refreshed = await refreshModuleDir(dir, { home: ctx.home, cwd: ctx.cwd, modulePath: ctx.env.ENVLOCK_MODULEPATH, store, launcherPath: launcherPath(ctx.env, ctx.cwd), cacheDir: moduleCacheDir(ctx), env: ctx.env });
   if (refreshed) ctx.reporter.info(`Prepared module ${refreshed.label}.`);
 }
 

@@ -36,7 +36,7 @@ that is not found 127. \`envlock run --dry-run\` makes the same checks and runs 
     const cache = slot && !dryRun ? readCache(slot) : undefined;
     if (slot && cache) {
       const picked = pickEnvironmentName(cache.environments, slot.declarationFile, first, mustBeName, 'run');
-      const prepared = cachedEnvironment(cache, picked.name);
+      const prepared = cachedEnvironment(cache, picked.name, slot, ctx.env);
       if (prepared) {
         const command = [...(picked.consumedName ? [] : args.positionals), ...args.rest];
         const { spec, argv } = launchSpecFor(prepared, invocation(args, command, ctx), ctx);

@@ -12,8 +12,15 @@ import { resolveInRootfs } from '../../core/host/rootfs-resolve.js';
 import { loadProject } from '../../core/project.js';
 import { RUN_FLAGS, runRequest } from '../run-flags.js';
 
+/**
+ * The same choice made inside, for a squashfs image Node cannot look into: /bin/sh tries the
+ * user's $SHELL (passed as $0), then /bin/bash, then itself.
+ */
+const CHOOSE_INSIDE = 'for s in "$0" /bin/bash; do case $s in /*) if [ -x "$s" ]; then case $s in */bash) exec "$s" --norc ;; *) exec "$s" ;; esac; fi ;; esac; done; exec /bin/sh';
+
 /** The user's $SHELL when the image has it, else bash, else sh; bash skips rc files so the prompt marker survives. */
-async function chooseShell(rootfs: string, userShell: string | undefined): Promise<string[]> {
+async function chooseShell(rootfs: string, userShell: string | undefined, form: 'tree' | 'squashfs'): Promise<string[]> {
+  if (form === 'squashfs') return ['/bin/sh', '-c', CHOOSE_INSIDE, userShell ?? ''];
   for (const candidate of [userShell, '/bin/bash', '/bin/sh']) {
     if (candidate === undefined || !candidate.startsWith('/')) continue;
     if ((await resolveInRootfs(rootfs, candidate)) !== undefined) return candidate.endsWith('/bash') ? [candidate, '--norc'] : [candidate];
@@ -42,7 +49,7 @@ ENVLOCK_CFLAGS the matching -march/-mtune flags for compiling inside.`,
     const request = runRequest(args, picked.env, ['/bin/sh'], ctx);
     request.extraEnv = { PS1: `(${picked.env.name}) \\w \\$ ` };
     const plan = await planRun(project, request, ctx);
-    plan.argv = await chooseShell(plan.rootfs, ctx.env.SHELL);
+    plan.argv = await chooseShell(plan.rootfs, ctx.env.SHELL, plan.prepared.image.form);
     if (flag.bool(args, 'dry-run')) return { result: { ...plan, environment: picked.env.name }, text: describeRun(plan) };
     return enter(plan.spec, plan.argv, ctx, { debug: flag.bool(args, 'debug') });
   },

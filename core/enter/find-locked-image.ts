@@ -1,16 +1,92 @@
 // The one lookup of "where is the image this lock means", for run, shell, module wrappers, the
-// prepared-run cache and the Slurm plugin: the stores' image of the locked manifest.
+// prepared-run cache and the Slurm plugin. A store entry is used only when its meta record says
+// it was built from exactly the lock's manifest, config and layers (issue 12.1), and an entry in
+// a read-only store only when no untrusted user could have changed it (12.7, store-trust.ts).
 
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import type { LockedImage } from '../../lockfiles/model.js';
-import { findRootfs } from '../store/find.js';
+import { findImage } from '../store/find.js';
 import type { Store } from '../store/store.js';
+import { untrustedReason, type TrustPolicy } from './store-trust.js';
 import type { ImageLocation } from './prepared.js';
 
-/** The image of `image` in the stores (read-only ones first), or undefined when none has it. */
-export function findLockedImage(store: Store, image: LockedImage): ImageLocation | undefined {
+/** A store entry that exists but may not be used, and why. */
+export interface RejectedImage {
+  store: string;
+  path: string;
+  readOnly: boolean;
+  kind: 'untrusted' | 'mismatch';
+  reason: string;
+}
+
+export interface LookupResult {
+  found?: ImageLocation;
+  rejected: RejectedImage[];
+}
+
+interface Meta {
+  manifestDigest?: unknown;
+  config?: unknown;
+  layers?: unknown;
+  file?: { size?: unknown };
+}
+
+/** The meta record beside an image: rootfs/sha256/<hex>.json, squashfs/sha256/<hex>.json. */
+export function metaPathOf(image: Pick<ImageLocation, 'form' | 'path'>): string {
+  return `${image.form === 'squashfs' ? image.path.replace(/\.sqfs$/, '') : image.path}.json`;
+}
+
+/** Why the entry's meta does not prove it was built from `image`, or undefined when it does. */
+function mismatch(meta: Meta | undefined, image: LockedImage, st: Stats, form: ImageLocation['form']): string | undefined {
+  if (meta === undefined) return 'its meta record is missing or unreadable, so what it was built from is unknown';
+  if (meta.manifestDigest !== image.manifest.digest) return `its meta record names manifest ${String(meta.manifestDigest)}`;
+  if (meta.config !== image.config.digest) return `it was built with config ${String(meta.config)}, the lock says ${image.config.digest}`;
+  const layers = Array.isArray(meta.layers) ? meta.layers.map((l) => (l as { digest?: unknown }).digest) : [];
+  const wanted = image.layers.map((l) => l.digest);
+  if (layers.length !== wanted.length || layers.some((d, i) => d !== wanted[i])) {
+    return `it was built from ${layers.length} layer(s) that are not the ${wanted.length} the lock lists`;
+  }
+  if (form === 'squashfs' && meta.file?.size !== st.size) return `the file is ${st.size} bytes, its meta record says ${String(meta.file?.size)}`;
+  return undefined;
+}
+
+/**
+ * The image of `image` in the stores, read-only ones first, either form (findImage, the one
+ * lookup of Decision 2); entries that exist but fail the meta match or (read-only stores) the
+ * trust check are passed over and reported in `rejected`.
+ */
+export function findLockedImage(store: Store, image: LockedImage, trust: TrustPolicy): LookupResult {
   const manifest = image.manifest.digest;
-  const found = findRootfs(store, manifest);
-  if (found === undefined) return undefined;
-  const root = store.searchRoots().find((r) => found.startsWith(`${r}/`)) ?? store.root;
-  return { form: 'tree', path: found, store: root, manifest };
+  const rejected: RejectedImage[] = [];
+  const found = findImage(store, manifest, {
+    accept: (candidate, st) => {
+      const metaPath = metaPathOf(candidate);
+      const refuse = (kind: RejectedImage['kind'], reason: string): false => {
+        rejected.push({ store: candidate.store, path: candidate.path, readOnly: candidate.readOnly, kind, reason });
+        return false;
+      };
+      if (candidate.readOnly) {
+        const reason = untrustedReason(candidate.store, [candidate.path, metaPath], trust);
+        if (reason !== undefined) return refuse('untrusted', reason);
+      }
+      let meta: Meta | undefined;
+      try {
+        meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
+      } catch {
+        meta = undefined;
+      }
+      const reason = mismatch(meta, image, st, candidate.form);
+      return reason === undefined ? true : refuse('mismatch', reason);
+    },
+  });
+  return found === undefined ? { rejected } : { found: { form: found.form, path: found.path, store: found.store, manifest }, rejected };
+}
+
+/**
+ * What the prepared-run cache records of an image and re-checks at every hit with two stats:
+ * the image and its meta, as they were. gc, repair and a re-pull replace one or the other.
+ */
+export function imageIdentity(image: Pick<ImageLocation, 'form' | 'path'>, stat: (file: string) => Stats = statSync): string {
+  const one = (st: Stats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}`;
+  return `${one(stat(image.path))}|${one(stat(metaPathOf(image)))}`;
 }

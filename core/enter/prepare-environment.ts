@@ -14,7 +14,8 @@ import type { Store } from '../store/store.js';
 import type { BindMount, DeviceNode } from '../runtime/spec.js';
 import { platformString, type LockedEnvironment, type LockedImage } from '../../lockfiles/model.js';
 import { injectionMounts } from './apply-injection.js';
-import { findLockedImage } from './find-locked-image.js';
+import { findLockedImage, imageIdentity, type RejectedImage } from './find-locked-image.js';
+import type { TrustPolicy } from './store-trust.js';
 import type { ImageLocation, PreparedEnvironment } from './prepared.js';
 
 /** A locked environment wherever it comes from: a project, a module directory, a Slurm step. */
@@ -39,6 +40,10 @@ export interface PrepareOptions {
   pullHint?: string;
   /** Plan host injection (CDI, GPU, MPI, libraries) for this node, with these variables. */
   inject?: { env: Env };
+  /** Whose read-only stores are trusted (store-trust.ts trustPolicy). */
+  trust: TrustPolicy;
+  /** Told when a store entry exists but is not used (a read-only store is skipped). */
+  onSkip?: (rejected: RejectedImage) => void;
 }
 
 export interface PreparedResult {
@@ -65,13 +70,33 @@ function readConfig(store: Store, digest: string): ImageConfig {
   }
 }
 
+function rejectedError(rejected: RejectedImage, image: LockedImage): EnvlockError {
+  if (rejected.kind === 'untrusted') {
+    return new EnvlockError('STORE_UNTRUSTED', `The read-only store ${rejected.store} is not used for ${image.manifest.digest}: ${rejected.reason}, so other users could change the image.`, {
+      hint: `Ask the store's administrator to make it writable only by its owner (\`chmod -R go-w ${rejected.store}\`), or remove it from ENVLOCK_STORE_RO and run \`envlock pull\`.`,
+      details: { ...rejected },
+    });
+  }
+  return new EnvlockError('STORE_DAMAGED', `The store entry ${rejected.path} is not the image envlock.lock names: ${rejected.reason}.`, {
+    hint: rejected.readOnly ? `Ask the administrator of ${rejected.store} to pull it again, or remove that store from ENVLOCK_STORE_RO.` : 'Run `envlock pull --repair` to build it again from the locked layers.',
+    details: { ...rejected, manifest: image.manifest.digest },
+  });
+}
+
 async function locate(source: EnvironmentSource, image: LockedImage, options: PrepareOptions): Promise<ImageLocation> {
-  const found = findLockedImage(options.store, image);
-  if (found !== undefined) return found;
+  const first = findLockedImage(options.store, image, options.trust);
+  if (first.found !== undefined) return first.found;
+  // An entry of the writable store that is not what the lock says is never pulled over silently.
+  const own = first.rejected.find((r) => !r.readOnly);
+  if (own !== undefined) throw rejectedError(own, image);
   if (options.fetchImage !== undefined) {
+    for (const rejected of first.rejected) options.onSkip?.(rejected);
     await options.fetchImage(image);
-    const pulled = findLockedImage(options.store, image);
-    if (pulled !== undefined) return pulled;
+    const pulled = findLockedImage(options.store, image, options.trust);
+    if (pulled.found !== undefined) return pulled.found;
+    if (pulled.rejected.length > 0) throw rejectedError(pulled.rejected[pulled.rejected.length - 1]!, image);
+  } else if (first.rejected.length > 0) {
+    throw rejectedError(first.rejected[0]!, image);
   }
   throw new EnvlockError('IMAGE_NOT_PULLED', `The image of \`${source.env.name}\` for ${platformString(image.platform)} (${image.manifest.digest}) is not in any store.`, {
     hint: options.pullHint ?? `Run \`envlock pull ${source.env.name}\`.`,
@@ -134,6 +159,7 @@ export async function prepareEnvironment(source: EnvironmentSource, options: Pre
     },
     cpuNeeds: { architecture: image.platform.architecture, features: [...image.arch.features] },
     protect: [...new Set([options.store.root, location.store])],
+    imageStat: imageIdentity(location),
   };
   return { prepared, image, injected };
 }

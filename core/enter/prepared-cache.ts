@@ -1,21 +1,29 @@
-// The prepared-run cache: what `run` worked out for an environment, keyed by the exact bytes of
-// envlock.yaml/.toml and envlock.lock, this CPU's features, HOME and envlock's version. A
-// repeated `run` reads two files and one small JSON instead of parsing and validating both
-// formats, choosing a variant and loading the CPU tables. Any change to any input is a new key.
+// The prepared-run cache: what `run` worked out for an environment (its PreparedEnvironment),
+// so a repeated run reads the declaration, the lock and one small file, stats the image, and
+// execs. The key is everything the entry depends on: envlock's version, the caller (uid, HOME),
+// the project directory, the stores searched, this CPU's features (as every command sees them),
+// and the exact bytes of the declaration and the lock. Entries are the caller's own (0600); one
+// that is torn, foreign, or names an image outside the stores is ignored (docs/security.md).
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { constants as FS, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Context } from '../context.js';
+import type { Context, Env } from '../context.js';
+import { maskCpuFeatures } from '../arch/cpu-mask.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { projectDir } from '../project-dir.js';
 import { loadNative } from '../runtime/native.js';
+import { rootfsPathIn, squashfsPathIn } from '../store/layout.js';
 import { storeRoots } from '../store/paths.js';
 import { envlockVersion } from '../version.js';
+import { imageIdentity, metaPathOf } from './find-locked-image.js';
+import { trustPolicy, untrustedReason } from './store-trust.js';
 import type { PreparedEnvironment } from './prepared.js';
 
-const FORMAT = 2;
+const FORMAT = 3;
 const DECLARATIONS = ['envlock.yaml', 'envlock.toml'];
+/** No real entry comes near this; a bigger file is not ours to parse. */
+const MAX_BYTES = 1 << 20;
 
 interface CacheFile {
   format: number;
@@ -27,6 +35,8 @@ export interface CacheSlot {
   file: string;
   declarationFile: string;
   key: string;
+  /** The stores searched when the key was made: a cached image must lie in one of them. */
+  stores: string[];
 }
 
 function read(file: string): Buffer | undefined {
@@ -40,14 +50,15 @@ function read(file: string): Buffer | undefined {
 /**
  * This CPU's features as CPUID reports them, through the addon `run` loads anyway to exec (on a
  * large node /proc/cpuinfo is slow to read); /proc/cpuinfo's feature line when it is not built.
+ * ENVLOCK_CPU_MASK applies here as in every other command.
  */
-function cpuFlags(): string | undefined {
+function cpuFlags(ctx: Context): string | undefined {
   try {
     const cpu = loadNative().cpuFeatures();
-    return `${cpu.architecture}:${[...cpu.features].sort().join(',')}`;
+    return `${cpu.architecture}:${maskCpuFeatures(cpu.architecture, cpu.features, ctx.env).sort().join(',')}`;
   } catch {
-    const text = read('/proc/cpuinfo')?.toString('latin1');
-    return text?.split('\n').find((line) => /^(flags|Features)\s*:/.test(line));
+    const line = read('/proc/cpuinfo')?.toString('latin1').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
+    return line === undefined ? undefined : `${line}\0${ctx.env.ENVLOCK_CPU_MASK ?? ''}`;
   }
 }
 
@@ -56,33 +67,81 @@ export function cacheSlot(ctx: Context): CacheSlot | undefined {
   const dir = projectDir(ctx);
   const present = DECLARATIONS.map((name) => ({ name, bytes: read(path.join(dir, name)) })).filter((d) => d.bytes !== undefined);
   const lock = read(path.join(dir, 'envlock.lock'));
-  const flags = cpuFlags();
-  if (present.length !== 1 || lock === undefined || flags === undefined) return undefined;
+  const flags = cpuFlags(ctx);
+  if (present.length !== 1 || lock === undefined || flags === undefined || typeof process.getuid !== 'function') return undefined;
+  const roots = storeRoots(ctx);
+  const stores = [...roots.readOnly, roots.writable];
   const hash = createHash('sha256');
-  for (const part of [envlockVersion(), String(FORMAT), present[0]!.name, ctx.home, flags]) hash.update(part).update('\0');
-  hash.update(present[0]!.bytes!).update('\0').update(lock);
+  const parts = [envlockVersion(), String(FORMAT), String(process.getuid()), ctx.home, dir, present[0]!.name, stores.join('\0'), flags];
+  for (const part of parts) hash.update(part).update('\0');
+  hash.update(String(present[0]!.bytes!.length)).update('\0').update(present[0]!.bytes!).update(lock);
   const key = hash.digest('hex');
-  return { file: path.join(storeRoots(ctx).writable, 'prepared', `${key}.json`), declarationFile: path.join(dir, present[0]!.name), key };
+  return { file: path.join(roots.writable, 'prepared', `${key}.json`), declarationFile: path.join(dir, present[0]!.name), key, stores };
+}
+
+/** Reads an entry only if it is a regular file of the caller's, private, and of sane size. */
+function readOwn(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0 || st.size > MAX_BYTES) return undefined;
+    const buffer = Buffer.alloc(st.size);
+    let done = 0;
+    while (done < st.size) {
+      const n = readSync(fd, buffer, done, st.size - done, done);
+      if (n === 0) return undefined;
+      done += n;
+    }
+    return buffer.toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readCache(slot: CacheSlot): CacheFile | undefined {
+  const text = readOwn(slot.file);
+  if (text === undefined) return undefined;
   try {
-    const data = JSON.parse(readFileSync(slot.file, 'utf8')) as CacheFile;
-    return data.format === FORMAT ? data : undefined;
+    const data = JSON.parse(text) as CacheFile;
+    return data.format === FORMAT && Array.isArray(data.environments) && typeof data.prepared === 'object' && data.prepared !== null ? data : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The cached entry for `name`, if its rootfs is still in place (gc may have removed it). */
-export function cachedEnvironment(cache: CacheFile, name: string): PreparedEnvironment | undefined {
-  const entry = cache.prepared[name];
-  if (entry === undefined) return undefined;
+/**
+ * The cached entry for `name`, if it still holds: its image lies where the store layout puts it
+ * in one of the stores searched, and is the very file or directory (and meta record) it was when
+ * the entry was written, so gc, repair or a re-pull since sends the run down the slow path.
+ */
+export function cachedEnvironment(cache: CacheFile, name: string, slot: CacheSlot, env: Env): PreparedEnvironment | undefined {
+  const entry = Object.hasOwn(cache.prepared, name) ? cache.prepared[name] : undefined;
+  const image = entry?.image;
+  if (image === undefined || typeof image.path !== 'string' || typeof image.store !== 'string' || !slot.stores.includes(image.store)) return undefined;
+  let expected: string;
   try {
-    return entry.image !== undefined && statSync(entry.image.path).isDirectory() ? entry : undefined;
+    expected = image.form === 'squashfs' ? squashfsPathIn(image.store, image.manifest) : rootfsPathIn(image.store, image.manifest);
   } catch {
     return undefined;
   }
+  if (image.path !== expected || entry!.imageStat === undefined) return undefined;
+  try {
+    if (imageIdentity(image, statSync) !== entry!.imageStat) return undefined;
+  } catch {
+    return undefined;
+  }
+  // A read-only store is trusted at every start, not only when the entry was written: its
+  // modes may have changed since (store-trust.ts; a few lstat calls).
+  const writable = slot.stores[slot.stores.length - 1];
+  if (image.store !== writable && untrustedReason(image.store, [image.path, metaPathOf(image)], trustPolicy(env)) !== undefined) return undefined;
+  return entry;
 }
 
 /** Adds an entry; best effort, since a read-only or full store only loses the shortcut. */
@@ -90,9 +149,9 @@ export async function writeCache(slot: CacheSlot, names: string[], prepared: Pre
   try {
     const current = readCache(slot) ?? { format: FORMAT, environments: names, prepared: {} };
     current.prepared[prepared.name] = prepared;
-    mkdirSync(path.dirname(slot.file), { recursive: true });
-    // Not fsynced: a cache entry lost in a crash only costs the next run its shortcut.
-    await writeFileAtomic(slot.file, `${JSON.stringify(current)}\n`, { durable: false });
+    mkdirSync(path.dirname(slot.file), { recursive: true, mode: 0o700 });
+    // Private: an entry names the caller's binds and variables. A cache may be lost, so no fsync.
+    await writeFileAtomic(slot.file, `${JSON.stringify(current)}\n`, { mode: 0o600, durable: false });
   } catch {
     // The cache is an optimisation: failing to write it never fails the run.
   }

@@ -38,6 +38,8 @@ export interface PreparedEnvironment {
    * read-write, so a store under either is bound again, read-only, on top of them.
    */
   protect: string[];
+  /** The image and its meta as they were when prepared (find-locked-image.ts imageIdentity). */
+  imageStat?: string;
 }
 
 /** The per-invocation part: what the command line and the caller add. */

@@ -14,6 +14,7 @@ import { Store } from '../store/store.js';
 import type { LockedImage } from '../../lockfiles/model.js';
 import { platformString } from '../../lockfiles/model.js';
 import { prepareEnvironment } from './prepare-environment.js';
+import { trustPolicy } from './store-trust.js';
 import { launchSpecFor, type Invocation, type PreparedEnvironment } from './prepared.js';
 
 /** An invocation (command empty means the image's Entrypoint + Cmd) of a declared environment. */
@@ -56,10 +57,12 @@ export async function planRun(project: Project, request: RunRequest, ctx: Contex
     { dir: project.dir, env: request.env, locked: lockedEnvironment(project, request.env.name), lockDigest },
     {
       store,
-      host: await hostCpu(),
+      host: await hostCpu(ctx.env),
       ...(fetchImage === undefined ? {} : { fetchImage }),
       pullHint: ctx.offline ? `Run \`envlock pull ${request.env.name}\` while online.` : `Run \`envlock pull ${request.env.name}\`.`,
       inject: { env: ctx.env },
+      trust: trustPolicy(ctx.env),
+      onSkip: (rejected) => ctx.reporter.warn(`Not using ${rejected.path}: ${rejected.reason}.`),
     },
   ).catch((error: unknown) => {
     // Offline, "not in any store" says why nothing was fetched.

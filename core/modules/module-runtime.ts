@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HostCpu } from '../arch/host.js';
+import type { Env } from '../context.js';
+import { trustPolicy } from '../enter/store-trust.js';
 import { hostCpu } from '../project.js';
 import { EnvlockError } from '../errors.js';
 import { prepareEnvironment } from '../enter/prepare-environment.js';
@@ -22,6 +24,8 @@ export interface ModuleRuntimeOptions {
   cacheDir: string;
   /** This host's CPU (default: detected). */
   host?: HostCpu & { os: string };
+  /** The caller's variables (ENVLOCK_TRUSTED_UIDS, ENVLOCK_CPU_MASK). */
+  env?: Env;
 }
 
 export interface PreparedModule extends PreparedRuntime {
@@ -44,7 +48,7 @@ async function writable(dir: string): Promise<boolean> {
 export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOptions): Promise<PreparedModule> {
   assertModuleFresh(info);
   const label = moduleLabel(info);
-  const cpu = options.host ?? (await hostCpu());
+  const cpu = options.host ?? (await hostCpu(options.env));
   const env = info.lock.environments.find((e) => e.name === info.environment.name);
   if (env === undefined) throw new EnvlockError('LOCK_STALE', `Module ${label} has no locked environment \`${info.environment.name}\`.`, { hint: `Run \`envlock lock -C ${info.dir}\`.` });
   // The bytes kept beside the spec must be the ones whose digest keyed it: read once, checked.
@@ -57,6 +61,7 @@ export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOpti
     {
       store: options.store,
       host: cpu,
+      trust: trustPolicy(options.env ?? {}),
       pullHint: `Run \`envlock pull -C ${info.dir}\` (with ENVLOCK_STORE or ENVLOCK_STORE_RO naming the store the module should use).`,
     },
   ).catch((error: unknown) => {

@@ -44,7 +44,7 @@ function imagesToPull(images: LockedImage[], name: string, options: PullProjectO
 export async function planPull(ctx: Context, options: PullProjectOptions = {}): Promise<{ project: Project; plan: PullPlan }> {
   const project = await loadProject(ctx, { command: 'pull', frozen: options.frozen ?? false });
   const envs = selectEnvironments(project.decl, options.names ?? []);
-  const host = options.allPlatforms || (options.platforms ?? []).length > 0 ? undefined : await hostCpu();
+  const host = options.allPlatforms || (options.platforms ?? []).length > 0 ? undefined : await hostCpu(ctx.env);
   const entries = envs.map((env) => {
     const locked = lockedEnvironment(project, env.name);
     const images = imagesToPull(locked.images, env.name, options, host);

@@ -1,7 +1,7 @@
 // Finding a verified blob or a complete image across the stores (read-only ones first). Kept
 // apart from ingestion and unpacking so a warm run loads nothing heavier than stat(2).
 
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { assertDigest } from '../oci/digest.js';
 import { blobPathIn, rootfsPathIn, squashfsPathIn } from './layout.js';
 import type { Store } from './store.js';
@@ -51,6 +51,11 @@ export interface FoundImage {
 export interface FindImageOptions {
   /** The forms acceptable here, in order of preference within one store (default squashfs, tree). */
   forms?: readonly ImageForm[];
+  /**
+   * Whether an entry that exists may be used; a refused one is passed over and the search goes
+   * on (launchpath's lookup checks the meta record against the lock and the store's trust).
+   */
+  accept?: (found: FoundImage, stat: Stats) => boolean;
 }
 
 const DEFAULT_FORMS: readonly ImageForm[] = ['squashfs', 'tree'];
@@ -68,7 +73,9 @@ export function findImage(store: Store, manifestDigest: string, options: FindIma
       const candidate = form === 'tree' ? rootfsPathIn(root, manifestDigest) : squashfsPathIn(root, manifestDigest);
       try {
         const stat = statSync(candidate);
-        if (form === 'tree' ? stat.isDirectory() : stat.isFile()) return { form, path: candidate, store: root, readOnly: root !== store.root };
+        if (!(form === 'tree' ? stat.isDirectory() : stat.isFile())) continue;
+        const found: FoundImage = { form, path: candidate, store: root, readOnly: root !== store.root };
+        if (options.accept === undefined || options.accept(found, stat)) return found;
       } catch {
         // not in this store in this form
       }

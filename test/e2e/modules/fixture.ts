@@ -110,5 +110,8 @@ export function makeProject(base: string, storeRoot: string, options: { env: str
   fs.mkdirSync(rootfs, { recursive: true });
   for (let d = rootfs; d.startsWith(storeRoot); d = path.dirname(d)) fs.chmodSync(d, 0o755);
   makeRootfs(rootfs, options.commands.filter((c) => c !== 'sh'), options.version);
+  // The meta record pull writes beside a rootfs: lookups use an entry only when it names the lock's layers.
+  const image = lock.environments[0]!.images[0]!;
+  fs.writeFileSync(`${rootfs}.json`, `${JSON.stringify({ manifestDigest, config: image.config.digest, layers: image.layers, unpackedAt: new Date(0).toISOString() })}\n`, { mode: 0o644 });
   return { dir, manifestDigest };
 }

@@ -126,26 +126,3 @@ describe.each(CALLERS)('envlock run as $name', (caller) => {
     }
   });
 });
-
-describe('the prepared-run cache', () => {
-  it('is written by a run, used by the next, and never outlives a change to the declaration or the lock', async () => {
-    const project = await pulledProject({ name: 'root' }, `version: 1\nenvironments:\n  bb:\n    image: ${registry}/busybox:latest\n    platforms: [linux/amd64]\n    env: { STAGE: one }\n`);
-    const cacheDir = join(project.env.ENVLOCK_STORE!, 'prepared');
-    const first = await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE']);
-    expect(first.stdout).toBe('one\n');
-    expect(readdirSync(cacheDir)).toHaveLength(1);
-    const second = await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE $ENVLOCK_ENV']);
-    expect(second.stdout).toBe('one bb\n');
-    // A changed variable needs no re-lock, and the next run must see it at once.
-    const decl = join(project.dir, 'envlock.yaml');
-    writeFileSync(decl, readFileSync(decl, 'utf8').replace('STAGE: one', 'STAGE: two'));
-    const third = await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE']);
-    expect(third.stdout).toBe('two\n');
-    expect(readdirSync(cacheDir)).toHaveLength(2);
-    // A lock edited by hand is a new key too: the CPU check runs again and refuses.
-    const lock = join(project.dir, 'envlock.lock');
-    writeFileSync(lock, readFileSync(lock, 'utf8').replace(/features = \[/g, 'features = ["amx-imaginary", '));
-    const refused = await run(project, ['run', '--', 'true']);
-    expect(refused.code).toBe(4);
-  });
-});
