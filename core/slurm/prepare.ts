@@ -69,7 +69,7 @@ async function decide(request: SlurmPrepareRequest, projectCtx: Context, stepCtx
   if (slot && cache) {
     const { pickEnvironmentName } = await import('../enter/pick-environment.js');
     const picked = pickEnvironmentName(cache.environments, slot.declarationFile, request.name, true, 'run');
-    const prepared = cachedEnvironment(cache, picked.name);
+    const prepared = cachedEnvironment(cache, picked.name, slot, projectCtx.env);
     if (prepared) return { spec: launchSpecFor(prepared, invocation, stepCtx).spec, prepared };
   }
   const [{ loadProject }, { pickEnvironment }, { planRun }] = await Promise.all([import('../project.js'), import('../enter/pick-environment.js'), import('../enter/run-plan.js')]);
