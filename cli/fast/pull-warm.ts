@@ -5,6 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { maskCpuFeatures } from '../../core/arch/cpu-mask.js';
 import { makeContext, type Context } from '../../core/context.js';
 import { shortDigest } from '../../core/oci/digest.js';
 import { warmPullResult, type PulledEnvironment, type PullPlan } from '../../core/pull/warm-pull.js';
@@ -52,11 +53,11 @@ export interface PullRequest {
   frozen: boolean;
 }
 
-/** This CPU as the addon reports it, when the choice of image depends on it. */
-function cpuKey(request: PullRequest): string | null {
+/** This CPU as every command sees it (ENVLOCK_CPU_MASK applied), when the choice of image depends on it. */
+function cpuKey(request: PullRequest, env: Env): string | null {
   if (request.allPlatforms || request.platforms.length > 0) return null;
   const cpu = loadNative().cpuFeatures();
-  return `${cpu.architecture}/${cpu.vendor ?? ''}/${[...cpu.features].sort().join(',')}`;
+  return `${cpu.architecture}/${cpu.vendor ?? ''}/${maskCpuFeatures(cpu.architecture, cpu.features, env).sort().join(',')}`;
 }
 
 function question(ctx: Context, request: PullRequest, files: ProjectFiles, build: string): Question {
@@ -71,7 +72,7 @@ function question(ctx: Context, request: PullRequest, files: ProjectFiles, build
       stores: [roots.writable, ...roots.readOnly],
       ...request,
       offline: ctx.offline,
-      cpu: cpuKey(request),
+      cpu: cpuKey(request, ctx.env),
       modulePath: ctx.env.ENVLOCK_MODULEPATH ?? null,
       imageFormat: ctx.env.ENVLOCK_IMAGE_FORMAT ?? null,
     },

@@ -116,6 +116,21 @@ describe.each(USERS)('warm pull answered from a record, as $name', ({ as }) => {
     expect(readdirSync(registrations)).toHaveLength(1);
   });
 
+  it('never answers once ENVLOCK_CPU_MASK changes the CPU every command sees', async () => {
+    const p = await pulledProject(as);
+    const right = manifestOf((await p.cli(['--json', 'pull'])).stdout);
+    // Control first: the record answers, visibly wrong once forged.
+    for (const file of p.record()) forgePlan(file, images.busyboxArm64);
+    expect(manifestOf((await p.cli(['--json', 'pull'])).stdout)).toBe(images.busyboxArm64);
+    // Without sse2 (every x86-64 CPU has it) no locked variant fits: the full pull says so.
+    const masked = await p.cli(['pull'], { ENVLOCK_CPU_MASK: 'sse2' });
+    expect(masked.code, masked.stderr).toBe(4);
+    expect(masked.stderr).toContain('sse2');
+    // And an unmasked pull again takes the full path once its record is gone.
+    for (const file of p.record()) rmSync(file);
+    expect(manifestOf((await p.cli(['--json', 'pull'])).stdout)).toBe(right);
+  });
+
   it('never answers from a record that another version of envlock wrote', async () => {
     const p = await pulledProject(as);
     const fast = await p.cli(['--json', 'pull']);
