@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libsquashfs-dev (squashfs-tools-ng's library) must be there before npm ci, which then builds the
+# squashfs writer; squashfs-tools-ng and charliecloud-runtime (ch-run) read its images in the tests.
 # slurm-wlm and munge run the tests' Slurm cluster; libslurm-dev (slurm/spank.h) must be there
 # before npm ci, which then builds the SPANK plugin.
-packages=(docker-registry busybox-static skopeo umoci apache2-utils tmux util-linux procps lmod zsh zstd openssl gcc libc6-dev binutils squashfs-tools fuse3 libfuse3-dev libsquashfuse-dev libzstd-dev zlib1g-dev python3 libcap2-bin slurm-wlm munge libslurm-dev shellcheck)
+packages=(docker-registry busybox-static skopeo umoci apache2-utils tmux util-linux procps lmod zsh zstd openssl gcc libc6-dev binutils squashfs-tools squashfs-tools-ng libsquashfs-dev squashfuse charliecloud-runtime fuse3 libfuse3-dev libsquashfuse-dev libzstd-dev zlib1g-dev python3 libcap2-bin slurm-wlm munge libslurm-dev shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
