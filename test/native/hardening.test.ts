@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderSpec } from '../../core/runtime/spec.js';
 import { CALLERS, asSquashfsSpec, ensureNativeBuild, launcherFeatures, makeRootfs, makeSquashfs, openFuseToUsers, publicTempDir, removeTree, runWithSpecFd } from './fixture.js';
+import { skipWithout } from '../helpers/features.js';
 
 let rootfs: string;
 let full: string;
@@ -35,7 +36,7 @@ const ROOTS = [
 const cases = CALLERS.flatMap((caller) => ROOTS.map((root) => ({ ...caller, ...root })));
 
 describe.each(cases)('$root as $name', ({ name, prefix, root, spec }) => {
-  const skip = root.includes('squashfs') && !launcherFeatures().includes('squashfs');
+  const skip = root.includes('squashfs') && skipWithout('squashfs', launcherFeatures().includes('squashfs'));
 
   it.skipIf(skip)('honours no setuid bit or device node in the image: the root is ro,nosuid,nodev', async () => {
     const result = await runWithSpecFd(spec('/'), ['cat', '/proc/self/mountinfo'], { prefix });

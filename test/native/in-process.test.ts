@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLERS, buildInProcessCaller, ensureNativeBuild, launcherFeatures, makeRootfs, makeSquashfs, openFuseToUsers, publicTempDir, removeTree } from './fixture.js';
+import { skipWithout } from '../helpers/features.js';
 
 let rootfs: string;
 let image: string;
@@ -42,7 +43,7 @@ function writeSpec(name: string, lines: string[]): string {
 }
 
 describe.each(CALLERS.flatMap((c) => FORMS.map((f) => ({ ...c, ...f }))))('in-process entry of a $form as $name', ({ name, prefix, uid, form, line }) => {
-  it.skipIf(form === 'squashfs' && !launcherFeatures().includes('squashfs'))('leaves the calling process inside the image, which then execs the command', () => {
+  it.skipIf(form === 'squashfs' && skipWithout('squashfs', launcherFeatures().includes('squashfs')))('leaves the calling process inside the image, which then execs the command', () => {
     const spec = writeSpec(`ok-${name}-${form}`, [line()]);
     const result = spawnSync(prefix[0] ?? caller, [...prefix.slice(1), ...(prefix.length ? [caller] : []), spec, 'sh', '-c', 'echo "pid $$"; cat /etc/os-release; id -u; ls /oldroot 2>&1 | head -1'], { encoding: 'utf8', env: COLD });
     expect(result.stderr).toBe('');
@@ -53,7 +54,7 @@ describe.each(CALLERS.flatMap((c) => FORMS.map((f) => ({ ...c, ...f }))))('in-pr
     expect(result.status).toBe(0);
   });
 
-  it.skipIf(form === 'squashfs' && !launcherFeatures().includes('squashfs'))('returns a failure to the caller with the launcher message and status', () => {
+  it.skipIf(form === 'squashfs' && skipWithout('squashfs', launcherFeatures().includes('squashfs')))('returns a failure to the caller with the launcher message and status', () => {
     const missing = path.join(work, 'no-such-source');
     const spec = writeSpec(`bad-${name}-${form}`, [line(), `bind ${missing} /data`]);
     const result = spawnSync(prefix[0] ?? caller, [...prefix.slice(1), ...(prefix.length ? [caller] : []), spec, 'true'], { encoding: 'utf8', env: COLD });
@@ -63,7 +64,7 @@ describe.each(CALLERS.flatMap((c) => FORMS.map((f) => ({ ...c, ...f }))))('in-pr
 });
 
 describe('in-process entry of a squashfs image', () => {
-  it.skipIf(!launcherFeatures().includes('squashfs'))('leaves no server process behind once the command has ended', () => {
+  it.skipIf(skipWithout('squashfs', launcherFeatures().includes('squashfs')))('leaves no server process behind once the command has ended', () => {
     const spec = writeSpec('server', [`squashfs ${image}`]);
     for (const { prefix } of CALLERS) {
       const result = spawnSync(prefix[0] ?? caller, [...prefix.slice(1), ...(prefix.length ? [caller] : []), spec, 'sh', '-c', 'cat /etc/os-release >/dev/null; echo done'], { encoding: 'utf8', env: COLD });

@@ -11,6 +11,7 @@ import { launchChild, launcherFailure, type ChildOptions } from '../../core/runt
 import type { LaunchSpec } from '../../core/runtime/spec.js';
 import { renderSpec } from '../../core/runtime/spec.js';
 import { CALLERS, LAUNCHER, asSquashfsSpec, processesWith, ensureNativeBuild, launcherFeatures, listTree, makeRootfs, makeSquashfs, openFuseToUsers, publicTempDir, removeTree, runWithSpecFd } from './fixture.js';
+import { skipWithout } from '../helpers/features.js';
 
 let rootfs: string;
 let image: string;
@@ -45,7 +46,7 @@ const FORMS = [
   { form: 'tree', skip: false, start: (spec: LaunchSpec, argv: string[], options: ChildOptions) => launchChild(spec, argv, ctx(), { launcher: LAUNCHER, ...options }) },
   {
     form: 'squashfs',
-    skip: !SQUASHFS,
+    skip: skipWithout('squashfs', SQUASHFS),
     start: (spec: LaunchSpec, argv: string[], options: ChildOptions) =>
       runWithSpecFd(asSquashfsSpec(renderSpec(spec), image), argv, { prefix: options.prefix, cwd: work, env: HOST_ENV, onSpawn: options.onSpawn, args: options.debug ? ['--debug'] : [] }),
   },

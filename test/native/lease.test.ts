@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLERS, ensureNativeBuild, launcherFeatures, makeRootfs, makeSquashfs, openFuseToUsers, publicTempDir, removeTree, runWithSpecFd, waitUntil } from './fixture.js';
+import { skipWithout } from '../helpers/features.js';
 
 let rootfs: string;
 let image: string;
@@ -31,7 +32,7 @@ const NAME = `sha256-${'ab'.repeat(32)}`;
 const COLD = { PATH: '/usr/bin:/bin', ENVLOCK_WARM: '0' };
 const FORMS = [
   { form: 'tree', line: () => `rootfs ${rootfs}`, skip: false },
-  { form: 'squashfs', line: () => `squashfs ${image}`, skip: !launcherFeatures().includes('squashfs') },
+  { form: 'squashfs', line: () => `squashfs ${image}`, skip: skipWithout('squashfs', launcherFeatures().includes('squashfs')) },
 ];
 
 function leasesIn(dir: string): string[] {

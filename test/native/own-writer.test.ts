@@ -9,6 +9,7 @@ import { sqfsWriterClass } from '../../core/squashfs/native-writer.js';
 import { SquashfsSink } from '../../core/squashfs/squashfs-sink.js';
 import type { ImageNode } from '../../core/unpack/image-sink.js';
 import { CALLERS, ensureNativeBuild, launcherFeatures, openFuseToUsers, publicTempDir, removeTree, runWithSpecFd } from './fixture.js';
+import { skipWithout } from '../helpers/features.js';
 
 type Node = ImageNode<number>;
 const T = 1_700_000_000;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   ensureNativeBuild();
   openFuseToUsers();
   work = publicTempDir('envlock-own-sqfs-');
-  if (!SUPPORTED) return;
+  if (skipWithout('squashfs', SUPPORTED)) return;
   image = path.join(work, 'image.sqfs');
   const sink = await SquashfsSink.create(image, { workers: 2, durable: false });
   const root = dir(0o755);
@@ -53,7 +54,7 @@ beforeAll(async () => {
 afterAll(() => removeTree(work));
 
 describe.each(CALLERS)('an image from envlock\'s own writer, as $name', ({ prefix, uid }) => {
-  it.skipIf(!SUPPORTED)('enters it and reads back files, links, modes and holes exactly', async () => {
+  it.skipIf(skipWithout('squashfs', SUPPORTED))('enters it and reads back files, links, modes and holes exactly', async () => {
     const script = [
       'cat /etc/os-release',
       '/data/tool-again',

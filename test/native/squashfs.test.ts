@@ -7,6 +7,7 @@ import { chmodSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'no
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLERS, LAUNCHER, ROOT, ensureNativeBuild, launcherFeatures, makeRootfs, makeSquashfs, openFuseToUsers, processesWith, publicTempDir, removeTree, runWithSpecFd, waitUntil } from './fixture.js';
+import { skipWithout } from '../helpers/features.js';
 
 const SQUASHFS = launcherFeatures().includes('squashfs');
 let rootfs: string;
@@ -31,7 +32,7 @@ const COLD = { PATH: '/usr/bin:/bin', ENVLOCK_WARM: '0' };
 const spec = (img: string, extra = '') => `envlock-launch-spec 1\nsquashfs ${img}\nenv PATH=/bin\ncwd ${work}\n${extra}`;
 
 describe.each(CALLERS)('a squashfs image as $name', ({ name, prefix }) => {
-  it.skipIf(!SQUASHFS)('serves the image through a scancel-style SIGTERM to every process, and leaves none behind', async () => {
+  it.skipIf(skipWithout('squashfs', SQUASHFS))('serves the image through a scancel-style SIGTERM to every process, and leaves none behind', async () => {
     const tag = `envlock-scancel-${process.pid}-${name}`;
     const ready = path.join(work, `${tag}.ready`);
     // On SIGTERM the command still reads from the image, as a job saving its state would.
@@ -49,7 +50,7 @@ describe.each(CALLERS)('a squashfs image as $name', ({ name, prefix }) => {
     expect(await waitUntil(() => processesWith(tag).length === 0, 3000)).toBe(true);
   });
 
-  it.skipIf(!SQUASHFS)('leaves no server when the launcher is killed with SIGKILL', async () => {
+  it.skipIf(skipWithout('squashfs', SQUASHFS))('leaves no server when the launcher is killed with SIGKILL', async () => {
     const tag = `envlock-sqkill-${process.pid}-${name}`;
     const ready = path.join(work, `${tag}.ready`);
     let pid = 0;
@@ -64,7 +65,7 @@ describe.each(CALLERS)('a squashfs image as $name', ({ name, prefix }) => {
     expect(await waitUntil(() => processesWith(tag).length === 0, 3000)).toBe(true);
   });
 
-  it.skipIf(!SQUASHFS)('refuses a damaged or foreign image file in one line', async () => {
+  it.skipIf(skipWithout('squashfs', SQUASHFS))('refuses a damaged or foreign image file in one line', async () => {
     const dir = publicTempDir('envlock-bad-sqfs-');
     const garbage = path.join(dir, 'garbage.sqfs');
     writeFileSync(garbage, Buffer.alloc(8192, 7), { mode: 0o644 });
@@ -85,7 +86,7 @@ describe.each(CALLERS)('a squashfs image as $name', ({ name, prefix }) => {
     removeTree(dir);
   });
 
-  it.skipIf(!SQUASHFS)('says how to fix an inaccessible /dev/fuse and exits 4', async () => {
+  it.skipIf(skipWithout('squashfs', SQUASHFS))('says how to fix an inaccessible /dev/fuse and exits 4', async () => {
     // A private mount namespace where /dev/fuse is out of reach: the stock 0600 mode for nobody
     // (EACCES), no FUSE device at all for root (root may open any file).
     const blocker = path.join(work, `fuse-blocker-${name}`);

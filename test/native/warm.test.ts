@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLERS, buildInProcessCaller, ensureNativeBuild, launcherFeatures, makeRootfs, makeSquashfs, openFuseToUsers, publicTempDir, removeTree, runWithSpecFd, waitUntil } from './fixture.js';
 import { spawnSync } from 'node:child_process';
+import { skipWithout } from '../helpers/features.js';
 
 const SQUASHFS = launcherFeatures().includes('squashfs');
 let full: string;
@@ -50,7 +51,7 @@ function ended(pid: number): boolean {
 }
 
 describe.each(CALLERS)('warm starts as $name', ({ name, prefix, uid }) => {
-  const skip = !SQUASHFS;
+  const skip = skipWithout('squashfs', SQUASHFS);
 
   it.skipIf(skip)('joins the holder the first start left, and sees the same mount', async () => {
     const image = freshImage();

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sqfsWriterClass } from '../../../core/squashfs/native-writer.js';
 import { SquashfsSink } from '../../../core/squashfs/squashfs-sink.js';
 import type { ImageNode } from '../../../core/unpack/image-sink.js';
+import { skipWithout } from '../../helpers/features.js';
 
 type Node = ImageNode<number>;
 const T = 1_700_000_000;
@@ -65,7 +66,7 @@ async function writeSample(file: string, workers: number): Promise<SquashfsSink>
 }
 
 describe('SquashfsSink', () => {
-  it.skipIf(sqfsWriterClass() === undefined)('writes an image that unsquashfs lists exactly as the tree says', async () => {
+  it.skipIf(skipWithout('squashfs', sqfsWriterClass() !== undefined))('writes an image that unsquashfs lists exactly as the tree says', async () => {
     const file = path.join(tmp, 'a.sqfs');
     const sink = await writeSample(file, 2);
     const listing = run('unsquashfs', ['-lln', '-UTC', file]).split('\n').filter((l) => l.includes('squashfs-root'));
@@ -91,7 +92,7 @@ describe('SquashfsSink', () => {
     expect(run('unsquashfs', ['-s', file])).toMatch(/Compression zstd\s+compression-level 1/);
   });
 
-  it.skipIf(sqfsWriterClass() === undefined)('stores file bytes, holes and hard links as squashfs-tools-ng reads them back', async () => {
+  it.skipIf(skipWithout('squashfs', sqfsWriterClass() !== undefined))('stores file bytes, holes and hard links as squashfs-tools-ng reads them back', async () => {
     const file = path.join(tmp, 'a.sqfs');
     await writeSample(file, 2);
     const out = path.join(tmp, 'x');
@@ -108,14 +109,14 @@ describe('SquashfsSink', () => {
     expect(run('tar', ['-tvf', tar])).toMatch(/bin\/tool-again link to bin\/tool/);
   });
 
-  it.skipIf(sqfsWriterClass() === undefined)('gives the same bytes for the same tree, with one compression thread or several', async () => {
+  it.skipIf(skipWithout('squashfs', sqfsWriterClass() !== undefined))('gives the same bytes for the same tree, with one compression thread or several', async () => {
     const one = await writeSample(path.join(tmp, 'one.sqfs'), 1);
     const three = await writeSample(path.join(tmp, 'three.sqfs'), 3);
     expect(three.result?.digest).toBe(one.result?.digest);
     expect(fs.readFileSync(path.join(tmp, 'three.sqfs')).equals(fs.readFileSync(path.join(tmp, 'one.sqfs')))).toBe(true);
   });
 
-  it.skipIf(sqfsWriterClass() === undefined)('makes a fast producer wait instead of queueing without bound', async () => {
+  it.skipIf(skipWithout('squashfs', sqfsWriterClass() !== undefined))('makes a fast producer wait instead of queueing without bound', async () => {
     const Writer = sqfsWriterClass()!;
     const handle = fs.openSync(path.join(tmp, 'p.sqfs'), 'wx+');
     const writer = new Writer({ fd: handle, compressor: 'zstd', level: 1, blockSize: 131072, workers: 1, durable: false, highWaterMark: 1 << 20 });
@@ -134,14 +135,14 @@ describe('SquashfsSink', () => {
     fs.closeSync(handle);
   });
 
-  it.skipIf(sqfsWriterClass() === undefined)('refuses a malformed tree description instead of writing a broken image', async () => {
+  it.skipIf(skipWithout('squashfs', sqfsWriterClass() !== undefined))('refuses a malformed tree description instead of writing a broken image', async () => {
     const sink = await SquashfsSink.create(path.join(tmp, 'bad.sqfs'), { durable: false });
     const root = dir();
     root.children!.set('a/b', node('file', 0o444));
     await expect(sink.finish(root)).rejects.toMatchObject({ code: 'SQFS_TREE', message: expect.stringMatching(/invalid name/) });
   });
 
-  it.skipIf(sqfsWriterClass() === undefined)('rejects every truncated or corrupted tree description cleanly, never crashing', async () => {
+  it.skipIf(skipWithout('squashfs', sqfsWriterClass() !== undefined))('rejects every truncated or corrupted tree description cleanly, never crashing', async () => {
     const root = dir(0o755);
     const sub = dir();
     root.children!.set('sub', sub).set('link', node('symlink', 0o777, { target: 'sub' }));
@@ -167,7 +168,7 @@ describe('SquashfsSink', () => {
     }
   });
 
-  it.skipIf(sqfsWriterClass() === undefined)('reports a full disk as ENOSPC, with the step that failed', async () => {
+  it.skipIf(skipWithout('squashfs', sqfsWriterClass() !== undefined))('reports a full disk as ENOSPC, with the step that failed', async () => {
     const Writer = sqfsWriterClass()!;
     const full = fs.openSync('/dev/full', 'r+');
     const writer = new Writer({ fd: full, compressor: 'zstd', level: 1, blockSize: 131072, workers: 1, durable: false });

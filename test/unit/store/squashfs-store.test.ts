@@ -15,6 +15,7 @@ import type { Store } from '../../../core/store/store.js';
 import { verifyImage, verifySquashfs } from '../../../core/store/verify-squashfs.js';
 import type { ImageNode } from '../../../core/unpack/image-sink.js';
 import { digestOf, makeStore, removeDir, tempDir } from './helpers.js';
+import { skipWithout } from '../../helpers/features.js';
 
 const manifest = digestOf(Buffer.from('manifest-sqfs'));
 const layer = { digest: digestOf(Buffer.from('layer')), size: 5, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' };
@@ -39,7 +40,7 @@ async function build(sink: SquashfsSink, text = 'hello\n') {
   return { treeDigest: 'sha256:tree', layers: [layer], config: digestOf(Buffer.from('config')) };
 }
 
-describe.skipIf(sqfsWriterClass() === undefined)('squashfs images in the store', () => {
+describe.skipIf(skipWithout('squashfs', sqfsWriterClass() !== undefined))('squashfs images in the store', () => {
   it('publishes one readable file with its meta, and findImage returns it', async () => {
     const { path: file, created } = await installSquashfs(store, manifest, (sink) => build(sink), { workers: 1 });
     expect(created).toBe(true);
