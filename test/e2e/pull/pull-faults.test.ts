@@ -28,6 +28,7 @@ afterAll(async () => {
 
 const blobPath = (digest: string) => new RegExp(`/blobs/${digest}$`);
 const blobGets = (digest: string) => proxy.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${digest}`));
+const manifestGets = (digest: string) => proxy.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/manifests/${digest}`));
 
 function storeState(store: string) {
   const list = (sub: string) => (existsSync(join(store, sub)) ? readdirSync(join(store, sub)) : []);
@@ -147,10 +148,12 @@ describe.each(CALLERS)('envlock pull under faults, as $name', (caller) => {
     expect(storeState(store).tmp.filter((n) => n.startsWith('rootfs-'))).toEqual([]);
   });
 
-  it('eight processes pulling the same image at once download each blob once and all succeed', async () => {
+  it('eight processes pulling the same image at once fetch its manifest, config and each blob once and all succeed', async () => {
     const { dir, store } = await freshProject();
     const runs = await Promise.all(Array.from({ length: 8 }, () => runCli(['pull', '--json'], { cwd: dir, env: { ENVLOCK_STORE: store }, ...as })));
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    // Issue 13.4: Docker Hub counts manifest GETs against its pull limit (the old code made eight).
+    expect(manifestGets(big.digest).length).toBe(1);
     expect(blobGets(bigLayer).length).toBe(1);
     for (const layer of big.layers) expect(blobGets(layer.digest).length).toBe(1);
     expect(blobGets(big.configDescriptor.digest).length).toBe(1);
