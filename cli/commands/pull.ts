@@ -28,24 +28,28 @@ async function refreshModule(dir: string, store: Store, ctx: Context): Promise<v
 export const command: CommandSpec<PullResult> = {
   name: 'pull',
   summary: 'Download the locked images into the store and unpack them.',
-  usage: 'envlock pull [NAME]... [--platform OS/ARCH[/VARIANT]]... [--all-platforms] [--frozen] [--repair]',
+  usage: 'envlock pull [NAME]... [--platform OS/ARCH[/VARIANT]]... [--all-platforms] [--frozen] [--repair] [--image-format squashfs|tree|auto]',
   description: `
 Pulls what envlock.lock says, for this host's platform and best CPU variant (or for the platforms
 asked). Every blob is verified against its digest while it streams; a rootfs becomes visible only
 when complete. Blobs already in any store (ENVLOCK_STORE_RO first) are never downloaded again.
+Each image is stored as one squashfs file or as a tree (docs/store.md "Image formats"):
+--image-format, else ENVLOCK_IMAGE_FORMAT, else the store's store.toml, else auto (squashfs
+where this host can mount it unprivileged, tree otherwise; --verbose says which and why).
 A stale lock is an error (exit 3) unless --frozen.`,
   flags: [
     { name: 'platform', type: 'list', valueName: 'OS/ARCH[/VARIANT]', description: 'Pull the locked images of this platform instead of the host\'s.' },
     { name: 'all-platforms', type: 'boolean', description: 'Pull every locked image of every platform and variant.' },
     { name: 'frozen', type: 'boolean', description: 'Use envlock.lock as it is, even if the declaration changed since.' },
     { name: 'repair', type: 'boolean', description: 'Verify what the store has of these images first and fetch again whatever is damaged.' },
+    { name: 'image-format', type: 'string', valueName: 'FORMAT', choices: ['squashfs', 'tree', 'auto'], description: 'Store images as squashfs files, trees, or whichever this host can use (auto).' },
   ],
   positionals: [{ name: 'NAME', description: 'Environments to pull (default: all).', variadic: true }],
   examples: ['envlock pull', 'envlock pull analysis', 'envlock pull --all-platforms'],
   async run(args, ctx) {
     // What the plan is recorded against, so the next identical pull is answered at once.
     const before = pullSnapshot(ctx);
-    const request: PullRequest = { names: args.positionals, platforms: flag.list(args, 'platform'), allPlatforms: flag.bool(args, 'all-platforms'), frozen: flag.bool(args, 'frozen') };
+    const request: PullRequest = { names: args.positionals, platforms: flag.list(args, 'platform'), allPlatforms: flag.bool(args, 'all-platforms'), frozen: flag.bool(args, 'frozen'), imageFormat: flag.str(args, 'image-format') ?? null };
     const { pullProject } = await import('../../core/pull/pull-project.js');
     const { project, store, environments: results, plan } = await pullProject(ctx, {
       names: request.names,
@@ -53,6 +57,7 @@ A stale lock is an error (exit 3) unless --frozen.`,
       allPlatforms: request.allPlatforms,
       frozen: request.frozen,
       repair: flag.bool(args, 'repair'),
+      ...(request.imageFormat === null ? {} : { imageFormat: request.imageFormat }),
     });
     await refreshModule(project.dir, store, ctx);
     recordPullPlan(before, ctx, request, plan);

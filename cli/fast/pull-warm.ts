@@ -3,7 +3,7 @@
 // records that plan (core/pull/warm-pull.ts), and the fast path answers from it only after the
 // same read-only checks of the stores a full pull makes first, every time.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { maskCpuFeatures } from '../../core/arch/cpu-mask.js';
 import { makeContext, type Context } from '../../core/context.js';
@@ -11,6 +11,7 @@ import { shortDigest } from '../../core/oci/digest.js';
 import { warmPullResult, type PulledEnvironment, type PullPlan } from '../../core/pull/warm-pull.js';
 import { loadNative } from '../../core/runtime/native.js';
 import { storeRoots } from '../../core/store/paths.js';
+import { STORE_SETTINGS_FILE } from '../../core/store/image-format.js';
 import { Store } from '../../core/store/store.js';
 import { envlockVersion } from '../../core/version.js';
 import { successEnvelope } from '../output/envelope.js';
@@ -51,6 +52,8 @@ export interface PullRequest {
   platforms: string[];
   allPlatforms: boolean;
   frozen: boolean;
+  /** --image-format as given (the fast path takes only command lines without it). */
+  imageFormat: string | null;
 }
 
 /** This CPU as every command sees it (ENVLOCK_CPU_MASK applied), when the choice of image depends on it. */
@@ -58,6 +61,14 @@ function cpuKey(request: PullRequest, env: Env): string | null {
   if (request.allPlatforms || request.platforms.length > 0) return null;
   const cpu = loadNative().cpuFeatures();
   return `${cpu.architecture}/${cpu.vendor ?? ''}/${maskCpuFeatures(cpu.architecture, cpu.features, env).sort().join(',')}`;
+}
+
+function storeSettings(root: string): string | null {
+  try {
+    return readFileSync(path.join(root, STORE_SETTINGS_FILE), 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 function question(ctx: Context, request: PullRequest, files: ProjectFiles, build: string): Question {
@@ -75,6 +86,8 @@ function question(ctx: Context, request: PullRequest, files: ProjectFiles, build
       cpu: cpuKey(request, ctx.env),
       modulePath: ctx.env.ENVLOCK_MODULEPATH ?? null,
       imageFormat: ctx.env.ENVLOCK_IMAGE_FORMAT ?? null,
+      // The writable store's own image-format setting (core/store/image-format.ts), as bytes.
+      storeSettings: storeSettings(roots.writable),
     },
     files,
   };
@@ -96,7 +109,7 @@ export function warmPullAnswer(argv: readonly string[], env: Env): FastAnswer | 
   const ctx = makeContext({ cwd, env, offline: args.offline, json: args.json, quiet: args.quiet, ...(args.store === undefined ? {} : { storeOverride: args.store }) });
   const files = readProjectFiles(findProjectDir(cwd, ctx.home));
   if (files === undefined || isModuleProject(files.dir, cwd, env.ENVLOCK_MODULEPATH)) return undefined;
-  const request: PullRequest = { names: args.positionals, platforms: args.lists.get('platform') ?? [], allPlatforms: args.booleans.has('all-platforms'), frozen: args.booleans.has('frozen') };
+  const request: PullRequest = { names: args.positionals, platforms: args.lists.get('platform') ?? [], allPlatforms: args.booleans.has('all-platforms'), frozen: args.booleans.has('frozen'), imageFormat: null };
   const plan = asPlan(readAnswer(answersDir(env, ctx.home), question(ctx, request, files, build)), files);
   if (plan === undefined) return undefined;
   const store = Store.open(ctx);

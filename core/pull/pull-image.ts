@@ -1,5 +1,6 @@
 // Pulls one locked image into the store: every blob it needs, verified while it streams, then the
-// layers unpacked in order into a rootfs that becomes visible only when complete.
+// layers applied in order into the image's form (a rootfs tree or one squashfs file, through the
+// one applier), which becomes visible only when complete.
 
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -18,12 +19,17 @@ import { formatBytes } from '../format-bytes.js';
 import { keepManifestBytes } from './keep-manifest.js';
 import { mapLimit } from '../map-limit.js';
 import { findPulled } from './pulled.js';
+import { formatPlan, type FormatPlan } from './format-plan.js';
+import type { ImageForm } from '../store/find.js';
 
 export interface PullImageResult {
   platform: string;
   manifest: string;
+  /** The image's form in the store. */
+  form: ImageForm;
+  /** Where the image is: the rootfs directory (tree) or the .sqfs file (squashfs). */
   rootfs: string;
-  /** Whether this call unpacked the rootfs (false: a store already had it). */
+  /** Whether this call built the image (false: a store already had it). */
   unpacked: boolean;
   downloaded: string[];
   reused: string[];
@@ -40,6 +46,8 @@ export interface PullImageInput {
   ctx: Context;
   /** Blobs fetched at once. */
   concurrency?: number;
+  /** The image format of this pull (default: the setting of ctx.env and the store, formatPlan). */
+  format?: FormatPlan;
 }
 
 const MIN_PROGRESS = 1024 * 1024;
@@ -48,17 +56,17 @@ let sweptOnce: Promise<number> | undefined;
 export async function pullImage(input: PullImageInput): Promise<PullImageResult> {
   const { store, image, ctx } = input;
   const platform = platformString(image.platform);
-  const ready = findPulled(store, image);
+  const format = input.format ?? (await formatPlan(undefined, ctx, store));
+  const ready = findPulled(store, image, format.accepted);
   if (ready !== undefined) return ready;
-  const result: PullImageResult = { platform, manifest: image.manifest.digest, rootfs: '', unpacked: false, downloaded: [], reused: [], bytesDownloaded: 0 };
+  // Settled before anything is fetched: a forced squashfs this host cannot use fails first (exit 4).
+  const { format: form } = await format.choose();
+  const result: PullImageResult = { platform, manifest: image.manifest.digest, form, rootfs: '', unpacked: false, downloaded: [], reused: [], bytesDownloaded: 0 };
   // Only a cold pull pays for the downloader and the unpacker (start-up budget, STYLE.md).
-  const [{ findBlob, ingestBlob }, { installRootfs }, { unpackImage }, { TreeSink }, { decodeLimits }, { digestImage }] = await Promise.all([
+  const [{ findBlob, ingestBlob }, { unpackImage }, { decodeLimits }] = await Promise.all([
     import('../store/blob-store.js'),
-    import('../store/rootfs-store.js'),
     import('../unpack/unpack-image.js'),
-    import('../unpack/tree-sink.js'),
     import('../unpack/limits.js'),
-    import('../unpack/tree-digest.js'),
   ]);
   const limits = decodeLimits(ctx.env);
   // Locks a killed pull left behind are cleared by the next one that has work (issue 13.7).
@@ -111,14 +119,27 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
       ...(diffId === undefined ? {} : { expectedDiffId: diffId }),
     };
   });
-  const installed = await installRootfs(store, image.manifest.digest, async (tmp) => {
-    const { root, treeDigest } = await unpackImage(new TreeSink(tmp), layers, { reporter: quietTasks(ctx.reporter), signal: ctx.signal, limits });
-    // The digest's records, kept beside the rootfs for per-file checks (verify-tree.ts): the
-    // in-memory tree again, no disk walk.
-    const records: Buffer[] = [];
-    await digestImage(root, { tee: (bytes) => records.push(Buffer.from(bytes)) });
-    return { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })), treeDigest, treeRecords: Buffer.concat(records) };
-  }, { signal: ctx.signal, sealed: true });
+  const made = { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })) };
+  const unpackOptions = { reporter: quietTasks(ctx.reporter), signal: ctx.signal, limits };
+  const onWait = () => ctx.reporter.info(`${input.reference}: waiting for another envlock process that is building this image`);
+  let installed: { path: string; created: boolean };
+  if (form === 'squashfs') {
+    const { installSquashfs } = await import('../store/squashfs-store.js');
+    installed = await installSquashfs(store, image.manifest.digest, async (sink) => {
+      const { treeDigest } = await unpackImage(sink, layers, unpackOptions);
+      return { ...made, treeDigest };
+    }, { signal: ctx.signal, onWait });
+  } else {
+    const [{ installRootfs }, { TreeSink }, { digestImage }] = await Promise.all([import('../store/rootfs-store.js'), import('../unpack/tree-sink.js'), import('../unpack/tree-digest.js')]);
+    installed = await installRootfs(store, image.manifest.digest, async (tmp) => {
+      const { root, treeDigest } = await unpackImage(new TreeSink(tmp), layers, unpackOptions);
+      // The digest's records, kept beside the rootfs for per-file checks (verify-tree.ts): the
+      // in-memory tree again, no disk walk.
+      const records: Buffer[] = [];
+      await digestImage(root, { tee: (bytes) => records.push(Buffer.from(bytes)) });
+      return { ...made, treeDigest, treeRecords: Buffer.concat(records) };
+    }, { signal: ctx.signal, sealed: true });
+  }
   result.rootfs = installed.path;
   result.unpacked = installed.created;
   return result;

@@ -22,6 +22,8 @@ export interface PullProjectOptions {
   allPlatforms?: boolean;
   frozen?: boolean;
   repair?: boolean;
+  /** --image-format (squashfs, tree or auto); else ENVLOCK_IMAGE_FORMAT, the store's setting, auto. */
+  imageFormat?: string;
 }
 
 export interface PullProjectResult {
@@ -63,6 +65,8 @@ export async function pullProject(ctx: Context, options: PullProjectOptions = {}
     import('../store/registry.js'),
   ]);
   const store = Store.open(ctx);
+  const format = await (await import('./format-plan.js')).formatPlan(options.imageFormat, ctx, store);
+  plan.forms = format.accepted;
   const sources = await openSources(ctx);
   const environments: PullProjectResult['environments'] = [];
   try {
@@ -71,7 +75,7 @@ export async function pullProject(ctx: Context, options: PullProjectOptions = {}
       const source = () => (opened ??= sources.open(entry.reference, project.dir).then((o) => o.image));
       for (const image of entry.images) {
         if (options.repair) await (await import('./repair.js')).repairImage(store, image, ctx.reporter);
-        const pulled = await pullImage({ store, image, reference: entry.resolved, ctx, source });
+        const pulled = await pullImage({ store, image, reference: entry.resolved, ctx, source, format });
         environments.push({ name: entry.name, ...pulled });
       }
       // The index's own bytes are kept too (once), so `envlock export` can reproduce it exactly.

@@ -2,14 +2,14 @@
 // does. Kept apart from the downloader and unpacker so the warm-pull fast path (cli/fast/) can
 // ask exactly the same question without loading them; change the rule here, for both.
 
-import { findRootfs } from '../store/find.js';
+import { findImage, type ImageForm } from '../store/find.js';
 import type { Store } from '../store/store.js';
 import { platformString, type LockedImage } from '../../lockfiles/model.js';
 import type { PullImageResult } from './pull-image.js';
 
-/** The result of pulling `image` when a store already has it; undefined when it must be pulled. */
-export function findPulled(store: Store, image: LockedImage): PullImageResult | undefined {
-  const ready = findRootfs(store, image.manifest.digest);
+/** The result of pulling `image` when a store has it in one of `forms`; undefined when it must be pulled. */
+export function findPulled(store: Store, image: LockedImage, forms: readonly ImageForm[]): PullImageResult | undefined {
+  const ready = findImage(store, image.manifest.digest, { forms });
   if (ready === undefined) return undefined;
-  return { platform: platformString(image.platform), manifest: image.manifest.digest, rootfs: ready, unpacked: false, downloaded: [], reused: [], bytesDownloaded: 0 };
+  return { platform: platformString(image.platform), manifest: image.manifest.digest, form: ready.form, rootfs: ready.path, unpacked: false, downloaded: [], reused: [], bytesDownloaded: 0 };
 }

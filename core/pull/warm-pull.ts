@@ -5,6 +5,7 @@
 import type { Context } from '../context.js';
 import { findBlob } from '../store/find.js';
 import { registrationIsCurrent } from '../store/registry.js';
+import type { ImageForm } from '../store/find.js';
 import type { Store } from '../store/store.js';
 import type { Descriptor, LockedImage } from '../../lockfiles/model.js';
 import type { PullImageResult } from './pull-image.js';
@@ -21,6 +22,8 @@ export interface PullPlan {
   entries: { name: string; reference: string; resolved: string; images: LockedImage[]; index?: Descriptor }[];
   /** Every digest the lock uses: the store's registration of the lockfile. */
   used: string[];
+  /** The image forms the pull took as done (its image-format setting); set once the store is known. */
+  forms?: readonly ImageForm[];
 }
 
 export type PulledEnvironment = PullImageResult & { name: string };
@@ -32,9 +35,11 @@ export type PulledEnvironment = PullImageResult & { name: string };
  */
 export function warmPullResult(ctx: Pick<Context, 'offline'>, store: Store, plan: PullPlan): PulledEnvironment[] | undefined {
   const environments: PulledEnvironment[] = [];
+  // A plan recorded before image formats existed says nothing of them: pull in full.
+  if (plan.forms === undefined) return undefined;
   for (const entry of plan.entries) {
     for (const image of entry.images) {
-      const pulled = findPulled(store, image);
+      const pulled = findPulled(store, image, plan.forms);
       if (pulled === undefined) return undefined;
       environments.push({ name: entry.name, ...pulled });
     }

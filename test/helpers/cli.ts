@@ -61,6 +61,9 @@ function baseEnv(): Record<string, string> {
     if (value !== undefined) env[key] = value;
   }
   env.NO_COLOR = '1';
+  // Tests written for the tree form keep getting trees on a host where auto would pick squashfs;
+  // a test of the squashfs form, or of the default, sets or removes ENVLOCK_IMAGE_FORMAT itself.
+  env.ENVLOCK_IMAGE_FORMAT = 'tree';
   return env;
 }
 
