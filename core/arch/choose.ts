@@ -25,7 +25,8 @@ function score(image: LockedImage): [number, number] {
   return [level?.rank ?? 0, image.arch.features.length];
 }
 
-function better(a: LockedImage, b: LockedImage): boolean {
+/** Whether `a` is a better variant than `b` (a higher level, then more features). */
+export function better(a: LockedImage, b: LockedImage): boolean {
   const [la, fa] = score(a);
   const [lb, fb] = score(b);
   return la > lb || (la === lb && fa > fb);

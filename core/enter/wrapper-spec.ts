@@ -22,6 +22,8 @@ export interface WrapperSpecOptions {
   comments?: string[];
   /** Write the `cpu-needs` line (the launcher refuses a CPU that lacks a feature). */
   cpuNeeds?: boolean;
+  /** Host directories bound read-only (when they exist) over the home and working-directory binds: the image's store. */
+  readOnly?: readonly string[];
 }
 
 /** The wrapper spec: no cmd lines (each wrapper passes its command), env sorted for stable bytes. */
@@ -38,7 +40,7 @@ export function wrapperSpecFor(prepared: PreparedEnvironment, options: WrapperSp
     ...(options.comments === undefined ? {} : { comments: options.comments }),
     ...(options.cpuNeeds ? { cpuNeeds: prepared.cpuNeeds } : {}),
     pidNamespace: false,
-    binds: prepared.binds,
+    binds: [...prepared.binds, ...(options.readOnly ?? []).map((dir) => ({ source: dir, destination: dir, readOnly: true, optional: true }))],
     devices: prepared.devices,
     env: names.map((name) => [name, composed.get(name)!] as const),
     envPass,

@@ -9,7 +9,11 @@ import type { Env } from '../context.js';
 import { trustPolicy } from '../enter/store-trust.js';
 import { hostCpu } from '../project.js';
 import { EnvlockError } from '../errors.js';
-import { prepareEnvironment } from '../enter/prepare-environment.js';
+import { prepareEnvironment, type EnvironmentSource, type PrepareOptions } from '../enter/prepare-environment.js';
+import type { PreparedEnvironment } from '../enter/prepared.js';
+import { better } from '../arch/choose.js';
+import type { LaunchSpec } from '../runtime/spec.js';
+import { platformString, type LockedImage } from '../../lockfiles/model.js';
 import { wrapperSpecFor } from '../enter/wrapper-spec.js';
 import type { Store } from '../store/store.js';
 import { assertModuleFresh, moduleLabel, type ModuleInfo } from './module-info.js';
@@ -44,6 +48,44 @@ async function writable(dir: string): Promise<boolean> {
   }
 }
 
+/**
+ * The spec of one variant: it carries the `arch` and `cpu-needs` lines it was chosen for, and
+ * binds the store that holds its image read-only over the home and working-directory binds, as
+ * `run` does (issue 12.7).
+ */
+function wrapperSpec(prepared: PreparedEnvironment): LaunchSpec {
+  return wrapperSpecFor(prepared, { cpuNeeds: true, readOnly: [prepared.image.store] });
+}
+
+/**
+ * Every locked variant whose image a store holds (and trusts), best first: the prepared form is
+ * keyed by the lock, and holds what each node may choose from, so a module prepared on a newer
+ * node runs the variant an older node can execute, or is refused there by the launcher with
+ * the features it lacks, never with `Illegal instruction` (issue 12.6).
+ */
+async function variantsInStores(
+  source: EnvironmentSource,
+  chosen: LockedImage,
+  prepared: PreparedEnvironment,
+  options: Pick<PrepareOptions, 'store' | 'trust'>,
+): Promise<{ image: LockedImage; prepared: PreparedEnvironment }[]> {
+  const ordered = [...source.locked.images].sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
+  const found: { image: LockedImage; prepared: PreparedEnvironment }[] = [];
+  for (const image of ordered) {
+    if (image === chosen) {
+      found.push({ image, prepared });
+      continue;
+    }
+    try {
+      found.push({ image, prepared: (await prepareEnvironment(source, { ...options, image })).prepared });
+    } catch (error) {
+      // A variant no store holds (or trusts) is left out; the launcher names what the node lacks.
+      if (!(error instanceof EnvlockError) || !['IMAGE_NOT_PULLED', 'STORE_UNTRUSTED', 'STORE_DAMAGED'].includes(error.code)) throw error;
+    }
+  }
+  return found;
+}
+
 /** Prepares (or re-prepares) a module's wrappers; LOCK_STALE / IMAGE_NOT_PULLED when it cannot run. */
 export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOptions): Promise<PreparedModule> {
   assertModuleFresh(info);
@@ -56,20 +98,20 @@ export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOpti
   if (createHash('sha256').update(lockBytes).digest('hex') !== info.lockHex) {
     throw new EnvlockError('LOCK_STALE', `The lock of module ${label} changed while its wrappers were being prepared.`, { hint: 'Run the command again.' });
   }
-  const { prepared } = await prepareEnvironment(
-    { dir: info.dir, env: info.environment, locked: env, lockDigest: `sha256:${info.lockHex}` },
-    {
-      store: options.store,
-      host: cpu,
-      trust: trustPolicy(options.env ?? {}),
-      pullHint: `Run \`envlock pull -C ${info.dir}\` (with ENVLOCK_STORE or ENVLOCK_STORE_RO naming the store the module should use).`,
-    },
-  ).catch((error: unknown) => {
+  const source = { dir: info.dir, env: info.environment, locked: env, lockDigest: `sha256:${info.lockHex}` };
+  const trust = trustPolicy(options.env ?? {});
+  const { prepared, image: chosen } = await prepareEnvironment(source, {
+    store: options.store,
+    host: cpu,
+    trust,
+    pullHint: `Run \`envlock pull -C ${info.dir}\` (with ENVLOCK_STORE or ENVLOCK_STORE_RO naming the store the module should use).`,
+  }).catch((error: unknown) => {
     if (error instanceof EnvlockError && error.code === 'IMAGE_NOT_PULLED') {
       throw new EnvlockError('IMAGE_NOT_PULLED', `The image of module ${label} (${String(error.details?.manifest)}) is not in any store.`, { hint: error.hint, details: { dir: info.dir, ...error.details } });
     }
     throw error;
   });
+  const variants = await variantsInStores(source, chosen, prepared, { store: options.store, trust });
   const hex = info.lockHex.slice(0, 16);
   const inside = path.join(info.dir, '.envlock');
   let outDir: string;
@@ -86,7 +128,8 @@ export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOpti
   const runtime = await prepareModuleRuntime({
     outDir,
     label,
-    spec: wrapperSpecFor(prepared),
+    spec: wrapperSpec(prepared),
+    variants: variants.map(({ image, prepared: p }, i) => ({ tag: `${i + 1}-${platformString(image.platform).replaceAll('/', '-')}`, spec: wrapperSpec(p) })),
     commands: info.environment.commands,
     launcherPath: options.launcherPath,
     sources: [info.lockFile, info.declaration.file],

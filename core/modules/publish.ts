@@ -14,6 +14,7 @@ import { reindexTree } from './catalog.js';
 import { readModule } from './module-info.js';
 import { prepareModule, type ModuleRuntimeOptions, type PreparedModule } from './module-runtime.js';
 import { isModulePart } from './names.js';
+import { isVersionOf } from './prepare.js';
 
 export interface PublishInput extends ModuleRuntimeOptions {
   /** The project directory holding envlock.yaml (or .toml) and envlock.lock. */
@@ -43,9 +44,13 @@ function invalidPart(kind: string, value: string): EnvlockError {
   });
 }
 
-/** Through an unpredictable O_EXCL|O_NOFOLLOW temp name: a group member cannot pre-plant it (issue 12.6). */
+/**
+ * Through an unpredictable O_EXCL|O_NOFOLLOW temp name: a group member cannot pre-plant it (issue
+ * 12.6). The same bytes are left alone, mtime included, so a wrapper running while the same lock
+ * is published again never finds it newer than its spec.
+ */
 async function copyInto(file: string, dir: string): Promise<void> {
-  await writeFileAtomic(path.join(dir, path.basename(file)), await fs.readFile(file));
+  await writeFileAtomic(path.join(dir, path.basename(file)), await fs.readFile(file), { skipIfSame: true });
 }
 
 /**
@@ -85,7 +90,9 @@ export async function publishModule(input: PublishInput): Promise<PublishResult>
   const dir = path.join(root, name, input.version);
   try {
     await fs.mkdir(dir, { recursive: true, mode: 0o755 });
-    for (const other of ['envlock.yaml', 'envlock.toml']) await fs.rm(path.join(dir, other), { force: true });
+    for (const other of ['envlock.yaml', 'envlock.toml']) {
+      if (other !== path.basename(declaration.file)) await fs.rm(path.join(dir, other), { force: true });
+    }
     // The lock first, then the declaration: the prepared spec is written after both, so the
     // wrappers' `-nt` check sees the spec as newer than what it was made from.
     await copyInto(path.join(input.sourceDir, LOCKFILE_NAME), dir);
@@ -112,7 +119,7 @@ export async function publishModule(input: PublishInput): Promise<PublishResult>
   // Wrappers of earlier locks of this version are no longer reachable from the index.
   const keep = path.basename(prepared.prepDir);
   for (const old of await fs.readdir(path.join(dir, '.envlock')).catch(() => [] as string[])) {
-    if (old !== keep) await fs.rm(path.join(dir, '.envlock', old), { recursive: true, force: true });
+    if (old !== keep && !isVersionOf(prepared.prepDir, old)) await fs.rm(path.join(dir, '.envlock', old), { recursive: true, force: true });
   }
   const indexFile = input.skipIndex ? undefined : (await reindexTree(root, { home: input.home })).file;
   return { ...prepared, label: `${name}/${input.version}`, dir, indexFile };

@@ -12,6 +12,8 @@ export interface WrapperInput {
   label: string;
   launcherPath: string;
   specFile: string;
+  /** The variants' specs, best first: the launcher runs the first whose `arch`/`cpu-needs` this node meets (default: specFile). */
+  candidates?: readonly string[];
   /** Files the spec was prepared from; when one is newer than the spec, the wrapper refuses. */
   sources: readonly string[];
 }
@@ -19,11 +21,14 @@ export interface WrapperInput {
 /**
  * The wrapper checks, with the shell's `test -nt` builtin (no process start), that the lock and
  * declaration are not newer than the spec, so a lock replaced after publishing is never run
- * with the old image. It passes $HOME to the launcher as the home bind only when the value
- * needs no spec escaping and names a directory; otherwise the command still runs, just without a home bind.
+ * with the old image. The launcher picks the variant this node's CPU runs (--candidate), so a
+ * module prepared on a newer node never starts an image an older one cannot execute. It passes
+ * $HOME to the launcher as the home bind only when the value needs no spec escaping and names a
+ * directory; otherwise the command still runs, just without a home bind.
  */
 export function wrapperScript(input: WrapperInput): string {
   const spec = shellQuote(input.specFile);
+  const from = (input.candidates ?? [input.specFile]).map((file) => `--candidate ${shellQuote(file)}`).join(' ');
   const checks = input.sources.map((file) => `[ ${shellQuote(file)} -nt ${spec} ]`).join(' || ');
   const stale = `envlock: ${input.label} changed since its wrappers were prepared; run \`module load ${input.label}\` again (or \`envlock module publish\`)`;
   return [
@@ -31,8 +36,8 @@ export function wrapperScript(input: WrapperInput): string {
     `# envlock wrapper: runs \`${input.command}\` in module ${input.label}. Written by envlock; do not edit.`,
     checks === '' ? '' : `if ${checks}; then echo ${shellQuote(stale)} >&2; exit 125; fi`,
     'case ${HOME-} in /?*) case $HOME in *[!A-Za-z0-9._/+@=,:-]*) ;; *) [ -d "$HOME" ] && exec ' +
-      `${shellQuote(input.launcherPath)} --spec ${spec} --set "home $HOME" -- ${shellQuote(input.command)} "$@" ;; esac ;; esac`,
-    `exec ${shellQuote(input.launcherPath)} --spec ${spec} -- ${shellQuote(input.command)} "$@"`,
+      `${shellQuote(input.launcherPath)} ${from} --set "home $HOME" -- ${shellQuote(input.command)} "$@" ;; esac ;; esac`,
+    `exec ${shellQuote(input.launcherPath)} ${from} -- ${shellQuote(input.command)} "$@"`,
     '',
   ].filter((line, i, all) => line !== '' || i === all.length - 1).join('\n');
 }

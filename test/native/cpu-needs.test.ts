@@ -68,4 +68,20 @@ describe.each(CALLERS)('cpu-needs as $name', ({ prefix }) => {
     expect(none.stderr).toBe(`envlock-launch: cpu: no prepared variant fits this CPU (${v4} needs ${MISSING}; ${path.join(work, 'arm.spec')} needs the ${arch === 'amd64' ? 'arm64' : 'amd64'} architecture (this CPU is ${arch}))\n`);
     expect(none.status).toBe(4);
   });
+
+  it('treats features named in ENVLOCK_CPU_MASK as absent, in canonical or cpuinfo spelling, so a lower candidate runs', async () => {
+    if (!features.includes('sse4.1')) return;
+    const high = candidate('masked-high.spec', `arch ${arch}\ncpu-needs sse4.1\nenv VARIANT=high\n`);
+    const low = candidate('masked-low.spec', `arch ${arch}\nenv VARIANT=low\n`);
+    const args = ['--candidate', high, '--candidate', low];
+    const cmd = ['sh', '-c', 'echo $VARIANT'];
+    expect((await runWithSpecFd('', cmd, { prefix, args })).stdout).toBe('high\n');
+    for (const mask of ['sse4.1', 'avx, sse4_1']) {
+      const env = { PATH: '/usr/bin:/bin', ENVLOCK_CPU_MASK: mask };
+      expect((await runWithSpecFd('', cmd, { prefix, args, env })).stdout).toBe('low\n');
+    }
+    const alone = await runWithSpecFd('', ['true'], { prefix, args: ['--candidate', high], env: { PATH: '/usr/bin:/bin', ENVLOCK_CPU_MASK: 'sse4.1' } });
+    expect(alone.stderr).toBe(`envlock-launch: cpu: no prepared variant fits this CPU (${high} needs sse4.1)\n`);
+    expect(alone.status).toBe(4);
+  });
 });

@@ -77,7 +77,7 @@ describe('wrapper', () => {
     });
     const wrapper = path.join(prepared.wrapperDir, 'tool');
     const r = spawnSync(wrapper, ['a b', '', '$(x)', '*'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: '/' } });
-    expect(r.stdout).toBe(`[--spec][${prepared.specFile}][--][tool][a b][][$(x)][*]\n`);
+    expect(r.stdout).toBe(`[--candidate][${prepared.specFile}][--][tool][a b][][$(x)][*]\n`);
     const future = new Date(Date.now() + 60_000);
     fs.utimesSync(lock, future, future);
     const stale = spawnSync(wrapper, [], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
