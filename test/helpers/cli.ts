@@ -27,6 +27,8 @@ export interface CliOptions {
   entry?: string;
   /** A command that runs Node for the CLI (e.g. unshare …), placed before it, after runuser. */
   wrap?: readonly string[];
+  /** A command run as root that runs the rest (runuser included), e.g. to set up a mount namespace. */
+  outer?: readonly string[];
 }
 
 export interface CliResult {
@@ -83,6 +85,10 @@ export function runCli(args: readonly string[], options: CliOptions): Promise<Cl
     // runuser resets HOME/USER/LOGNAME, so the environment is set again through env(1).
     argv = ['-u', 'nobody', '--', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), command, ...argv];
     command = 'runuser';
+  }
+  if (options.outer !== undefined && options.outer.length > 0) {
+    argv = [...options.outer.slice(1), command, ...argv];
+    command = options.outer[0]!;
   }
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
