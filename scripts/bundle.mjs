@@ -40,7 +40,7 @@ await build({
 // Node built-ins that are not loaded at start-up cost a fast answer real time if a shared module
 // merely imports them; in the entry they load on first use instead (property access on a module
 // object that is filled in lazily).
-const LAZY_BUILTINS = ['node:crypto', 'node:fs/promises', 'node:child_process', 'node:stream', 'node:os'];
+const LAZY_BUILTINS = ['node:crypto', 'node:fs/promises', 'node:child_process', 'node:stream', 'node:os', 'node:module'];
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {

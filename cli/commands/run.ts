@@ -4,10 +4,9 @@
 
 import type { CommandSpec } from '../command-spec.js';
 import { flag } from '../args.js';
-import { cacheSlot, cachedEnvironment, readCache, writeCache } from '../../core/enter/prepared-cache.js';
+import { cacheSlot, writeCache } from '../../core/enter/prepared-cache.js';
+import { preparedRunHit } from '../../core/enter/prepared-hit.js';
 import { enter } from '../../core/enter/enter.js';
-import { launchSpecFor } from '../../core/enter/prepared.js';
-import { pickEnvironmentName } from '../../core/enter/pick-environment.js';
 import { RUN_FLAGS, invocation } from '../run-flags.js';
 
 export const command: CommandSpec<unknown> = {
@@ -33,16 +32,8 @@ that is not found 127. \`envlock run --dry-run\` makes the same checks and runs 
     const mustBeName = args.sawDoubleDash && first !== undefined;
     const dryRun = flag.bool(args, 'dry-run');
     const slot = cacheSlot(ctx);
-    const cache = slot && !dryRun ? readCache(slot) : undefined;
-    if (slot && cache) {
-      const picked = pickEnvironmentName(cache.environments, slot.declarationFile, first, mustBeName, 'run');
-      const prepared = cachedEnvironment(cache, picked.name, slot, ctx.env);
-      if (prepared) {
-        const command = [...(picked.consumedName ? [] : args.positionals), ...args.rest];
-        const { spec, argv } = launchSpecFor(prepared, invocation(args, command, ctx), ctx);
-        return enter(spec, argv, ctx, { debug: flag.bool(args, 'debug') });
-      }
-    }
+    const hit = slot && !dryRun ? preparedRunHit(ctx, args, (command) => invocation(args, command, ctx), slot) : undefined;
+    if (hit) return enter(hit.spec, hit.argv, ctx, { debug: flag.bool(args, 'debug') });
     const [{ loadProject }, { pickEnvironment }, { planRun }, { describeRun }] = await Promise.all([
       import('../../core/project.js'),
       import('../../core/enter/pick-environment.js'),

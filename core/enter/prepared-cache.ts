@@ -5,11 +5,11 @@
 // and the exact bytes of the declaration and the lock. Entries are the caller's own (0600); one
 // that is torn, foreign, or names an image outside the stores is ignored (docs/security.md).
 
-import { createHash } from 'node:crypto';
 import { constants as FS, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Context, Env } from '../context.js';
 import { maskCpuFeatures } from '../arch/cpu-mask.js';
+import { sha256Hex } from '../oci/sha256-small.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { projectDir } from '../project-dir.js';
 import { loadNative } from '../runtime/native.js';
@@ -71,11 +71,9 @@ export function cacheSlot(ctx: Context): CacheSlot | undefined {
   if (present.length !== 1 || lock === undefined || flags === undefined || typeof process.getuid !== 'function') return undefined;
   const roots = storeRoots(ctx);
   const stores = [...roots.readOnly, roots.writable];
-  const hash = createHash('sha256');
-  const parts = [envlockVersion(), String(FORMAT), String(process.getuid()), ctx.home, dir, present[0]!.name, stores.join('\0'), flags];
-  for (const part of parts) hash.update(part).update('\0');
-  hash.update(String(present[0]!.bytes!.length)).update('\0').update(present[0]!.bytes!).update(lock);
-  const key = hash.digest('hex');
+  const fields = [envlockVersion(), String(FORMAT), String(process.getuid()), ctx.home, dir, present[0]!.name, stores.join('\0'), flags, String(present[0]!.bytes!.length)];
+  // Each field ends in a NUL, then the declaration's bytes and the lock's (the length above splits them).
+  const key = sha256Hex([Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8'), present[0]!.bytes!, lock]);
   return { file: path.join(roots.writable, 'prepared', `${key}.json`), declarationFile: path.join(dir, present[0]!.name), key, stores };
 }
 

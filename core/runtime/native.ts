@@ -1,7 +1,6 @@
 // Loads the node-addon-api addon (envlock_native.node) once and types what it exports; a
 // missing or broken build becomes one RUNTIME_UNAVAILABLE error instead of a require stack.
 
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EnvlockError } from '../errors.js';
 import { BUILD_HINT, nativeBuildDir } from './launcher-path.js';
@@ -56,8 +55,10 @@ export function loadNative(file?: string): NativeAddon {
   if (cached && file === undefined) return cached;
   const target = file ?? path.join(nativeBuildDir(), 'envlock_native.node');
   try {
-    // A path, not import.meta.url: the fast paths' CommonJS bundle has no URL of its own for free.
-    const addon = createRequire(import.meta.filename)(target) as NativeAddon;
+    // process.dlopen, not require: no module loader is needed (nor loaded, on the fast paths).
+    const module = { exports: {} as NativeAddon };
+    process.dlopen(module, target);
+    const addon = module.exports;
     if (file === undefined) cached = addon;
     return addon;
   } catch (error) {

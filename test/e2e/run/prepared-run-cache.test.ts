@@ -1,17 +1,37 @@
 // The prepared-run cache (issues 12.5 and 14.2 "Stale fast paths"), as root and as nobody: a
-// repeated run takes it, and every change between two runs that the cached answer depends on,
-// or a cache file that is torn, hostile or not the caller's, reaches the slow path and the
-// correct result.
+// repeated run takes it, in the entry's fast path without loading the full CLI (cli/fast/
+// run-prepared.ts), and every change between two runs that the cached answer depends on, or a
+// cache file that is torn, hostile or not the caller's, reaches the slow path (the full CLI,
+// planning the run again) and the correct result. Which path ran is seen through a copy of the
+// package whose full CLI leaves a mark (marking-cli.ts).
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CLI_PATH, NOBODY, REPO_ROOT, makeTempDir, removeTempDirs } from '../../helpers/cli.js';
-import { CALLERS, pulledProject, run, type Caller, type RunProject } from './run-helpers.js';
+import { NOBODY, REPO_ROOT, makeTempDir, removeTempDirs } from '../../helpers/cli.js';
+import { markingCli } from './marking-cli.js';
+import { CALLERS, pulledProject, run as runOnce, type Caller, type RunProject } from './run-helpers.js';
 
 const registry = inject('registry');
 afterAll(() => removeTempDirs());
+
+const cli = markingCli();
+type RunExtra = Parameters<typeof runOnce>[2];
+/** One run through the marking copy; `full` says whether the full CLI had to run. */
+async function run(project: RunProject, args: string[], extra: RunExtra = {}) {
+  cli.reset();
+  const result = await runOnce(project, args, { ...extra, entry: cli.entry, env: { ...cli.env, ...(extra?.env ?? {}) } });
+  return Object.assign(result, { full: cli.fullCliRan() });
+}
+
+/** Runs until the cache holds this run, and checks that the next one is answered by the fast path. */
+async function expectFastHit(project: RunProject, extra: RunExtra = {}): Promise<void> {
+  await run(project, ['run', '--', 'true'], extra);
+  const again = await run(project, ['run', '--', 'true'], extra);
+  expect(again.code, again.stderr).toBe(0);
+  expect(again.full).toBe(false);
+}
 
 const yaml = (extra = ''): string =>
   `version: 1\nenvironments:\n  bb:\n    image: ${registry}/busybox:latest\n    platforms: [linux/amd64]\n    env: { STAGE: one }\n${extra}`;
@@ -41,7 +61,52 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
     expect(statSync(file).uid).toBe(owner(caller).uid);
     const second = await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE $ENVLOCK_ENV']);
     expect(second.stdout).toBe('one bb\n');
+    expect(second.full).toBe(false);
     expect(entries(project)).toHaveLength(1);
+  });
+
+  it('is taken by the entry for every plain form of the command line, with what the full CLI would run', async () => {
+    await expectFastHit(project);
+    const shown = ['sh', '-c', 'env | sort; pwd; echo "$@"', 'sh', 'a b', '-x'];
+    const forms = [['run', '--', ...shown], ['run', 'bb', '--', ...shown], ['run', 'bb', ...shown], ['--json', 'run', 'bb', ...shown], ['-q', 'run', '--offline', '--', ...shown]];
+    for (const form of forms) {
+      const fast = await run(project, form);
+      const full = await run(project, form, { env: { ENVLOCK_NO_FAST_PATH: '1' } });
+      expect(fast.full, form.join(' ')).toBe(false);
+      expect(full.full).toBe(true);
+      expect(fast.code).toBe(0);
+      expect(fast.stdout).toBe(full.stdout);
+      expect(fast.stdout).toContain(`\n${project.dir}\na b -x\n`);
+    }
+    // From elsewhere with -C: the command still runs in the project, as the full CLI runs it.
+    const parent = join(project.dir, '..');
+    const relative = ['-C', project.dir.split('/').pop()!, 'run', '--', 'pwd'];
+    const fromParent = await run(project, relative, { cwd: parent });
+    expect(fromParent).toMatchObject({ full: false, stdout: `${project.dir}\n`, code: 0 });
+  });
+
+  it('leaves to the full CLI what it does not take: run flags, an unknown name, a launcher that cannot start', async () => {
+    await expectFastHit(project);
+    const flagged = await run(project, ['run', '--env', 'STAGE=flag', '--', 'sh', '-c', 'echo $STAGE']);
+    expect(flagged).toMatchObject({ full: true, stdout: 'flag\n', code: 0 });
+    const unknown = await run(project, ['run', 'nosuch', '--', 'true']);
+    expect(unknown.full).toBe(true);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('There is no environment `nosuch`');
+    // The launcher exists but cannot be executed: the fast path gives up after trying, and the
+    // full CLI (started where the user was, with a relative -C) reports it exactly as it would alone.
+    const notExecutable = join(makeTempDir('launcher'), 'envlock-launch');
+    writeFileSync(notExecutable, '#!/bin/sh\n', { mode: 0o644 });
+    chmodSync(join(notExecutable, '..'), 0o755);
+    const args = ['-C', project.dir.split('/').pop()!, 'run', '--', 'true'];
+    const env = { ENVLOCK_LAUNCHER: notExecutable };
+    const cwd = join(project.dir, '..');
+    const tried = await run(project, args, { env, cwd });
+    const alone = await run(project, args, { env: { ...env, ENVLOCK_NO_FAST_PATH: '1' }, cwd });
+    expect(tried.full).toBe(true);
+    expect(tried.code).toBe(125);
+    expect(tried.stderr).toContain('could not be executed');
+    expect([tried.code, tried.stderr]).toEqual([alone.code, alone.stderr]);
   });
 
   it('is not used after the declaration or the lock changed', async () => {
@@ -49,13 +114,15 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
     const lock = join(project.dir, 'envlock.lock');
     const [declBefore, lockBefore] = [readFileSync(decl, 'utf8'), readFileSync(lock, 'utf8')];
     try {
-      await run(project, ['run', '--', 'true']);
+      await expectFastHit(project);
       writeFileSync(decl, declBefore.replace('STAGE: one', 'STAGE: two'));
-      expect((await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE'])).stdout).toBe('two\n');
+      expect(await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE'])).toMatchObject({ full: true, stdout: 'two\n' });
       writeFileSync(decl, declBefore);
+      await expectFastHit(project);
       // A lock edited by hand (still fresh: features are not declared) is a new key: the CPU check runs again.
       writeFileSync(lock, lockBefore.replace(/features = \[/g, 'features = ["amx-imaginary", '));
       const refused = await run(project, ['run', '--json', '--', 'true']);
+      expect(refused.full).toBe(true);
       expect(refused.code).toBe(4);
       expect(refused.json<{ error: { code: string } }>().error.code).toBe('CPU_UNSUPPORTED');
     } finally {
@@ -67,10 +134,11 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
   it('is not used when the CPU features seen change (ENVLOCK_CPU_MASK, as on a node without them)', async () => {
     // The locked amd64 variant needs the x86-64 baseline, sse2 among it: it runs, and is cached.
     expect(readFileSync(join(project.dir, 'envlock.lock'), 'utf8')).toContain('"sse2"');
-    for (let i = 0; i < 2; i++) expect((await run(project, ['run', '--', 'true'])).code).toBe(0);
+    await expectFastHit(project);
     // Where sse2 is not seen, the same project must be refused before anything runs.
     const masked = await run(project, ['run', '--json', '--', 'echo', 'ran'], { env: { ENVLOCK_CPU_MASK: 'sse2' } });
     expect(masked.stdout).not.toContain('ran');
+    expect(masked.full).toBe(true);
     expect(masked.code).toBe(4);
     expect(masked.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'CPU_UNSUPPORTED', message: expect.stringContaining('sse2') });
   });
@@ -84,14 +152,15 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
       writeFileSync(join(home, 'data', 'mark'), `${home}\n`);
       if (caller.asUser) execFileSync('chown', ['-R', 'nobody:nogroup', home]);
     }
-    for (const home of [homes[0]!, homes[0]!, homes[1]!]) {
+    for (const [home, full] of [[homes[0]!, true], [homes[0]!, false], [homes[1]!, true]] as const) {
       const result = await run(tilde, ['run', '--', 'sh', '-c', 'echo $HOME; cat /data/mark'], { env: { HOME: home } });
       expect(result.stdout).toBe(`${home}\n${home}\n`);
+      expect(result.full).toBe(full);
     }
   });
 
   it('is not used after its image was removed: the run pulls it again, or says offline that it cannot', async () => {
-    await run(project, ['run', '--', 'true']);
+    await expectFastHit(project);
     const rootfs = join(project.env.ENVLOCK_STORE!, 'rootfs', 'sha256');
     const removeImages = () => {
       for (const name of readdirSync(rootfs)) {
@@ -103,13 +172,15 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
     removeImages();
     const offline = await run(project, ['--offline', 'run', '--json', '--', 'true']);
     expect(offline.json<{ error: { code: string } }>().error.code).toBe('IMAGE_NOT_PULLED');
+    expect(offline.full).toBe(true);
     const online = await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE']);
     expect(online.stdout).toBe('one\n');
+    expect(online.full).toBe(true);
     expect(online.code).toBe(0);
   });
 
   it('is not used after its image was damaged (its meta record torn): the run refuses it', async () => {
-    await run(project, ['run', '--', 'true']);
+    await expectFastHit(project);
     const rootfs = join(project.env.ENVLOCK_STORE!, 'rootfs', 'sha256');
     const meta = join(rootfs, readdirSync(rootfs).find((n) => n.endsWith('.json'))!);
     const text = readFileSync(meta, 'utf8');
@@ -117,6 +188,7 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
       writeFileSync(meta, text.slice(0, 20));
       const result = await run(project, ['run', '--json', '--', 'echo', 'ran']);
       expect(result.stdout).not.toContain('ran');
+      expect(result.full).toBe(true);
       expect(result.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'STORE_DAMAGED', message: expect.stringContaining(meta.replace(/\.json$/, '')) });
     } finally {
       writeFileSync(meta, text);
@@ -128,8 +200,9 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
     rmSync(cacheDir(project), { recursive: true, force: true });
     await run(project, ['run', '--', 'true']);
     const file = onlyEntry(project);
+    await expectFastHit(project);
     writeFileSync(file, readFileSync(file, 'utf8').slice(0, 40));
-    expect((await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE'])).stdout).toBe('one\n');
+    expect(await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE'])).toMatchObject({ full: true, stdout: 'one\n' });
     expect(() => JSON.parse(readFileSync(file, 'utf8'))).not.toThrow();
   });
 
@@ -150,7 +223,7 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
     entry.prepared.bb!.image = { ...entry.prepared.bb!.image, path: fake, store: elsewhere };
     writeFileSync(file, JSON.stringify(entry));
     const result = await run(project, ['run', '--', 'sh', '-c', 'cat /etc/planted 2>/dev/null || echo genuine']);
-    expect(result.stdout).toBe('genuine\n');
+    expect(result).toMatchObject({ full: true, stdout: 'genuine\n' });
   });
 
   it('ignores a cache file written by another user', async () => {
@@ -161,7 +234,7 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
     const other = caller.asUser ? { uid: 0, gid: 0 } : NOBODY;
     chownSync(file, other.uid, other.gid);
     const result = await run(project, ['run', '--', 'sh', '-c', 'echo $STAGE']);
-    expect(result.stdout).toBe('one\n');
+    expect(result).toMatchObject({ full: true, stdout: 'one\n' });
   });
 });
 
@@ -182,24 +255,18 @@ describe.each(CALLERS)('a copied project as $name (issue 12.5)', (caller) => {
   });
 });
 
-describe('a new envlock version', () => {
+describe.each(CALLERS)('a new envlock version as $name', (caller) => {
   it('does not take the cache an older version wrote', async () => {
-    const project = await pulledProject({ name: 'root' }, yaml());
+    const project = await pulledProject(caller, yaml());
+    await expectFastHit(project);
+    expect(entries(project)).toHaveLength(1);
     // A copy of the built package whose version differs, as after an upgrade.
-    const pkg = makeTempDir('pkg');
     const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ ...manifest, version: `${manifest.version}-next` }));
-    cpSync(join(REPO_ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
-    mkdirSync(join(pkg, 'native'));
-    cpSync(join(REPO_ROOT, 'native', 'binding.gyp'), join(pkg, 'native', 'binding.gyp'));
-    cpSync(join(REPO_ROOT, 'native', 'build', 'Release'), join(pkg, 'native', 'build', 'Release'), { recursive: true });
-    symlinkSync(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'));
-    await run(project, ['run', '--', 'true']);
-    const before = entries(project);
-    expect(before).toHaveLength(1);
-    const cli = CLI_PATH.replace(REPO_ROOT.replace(/\/$/, ''), pkg);
-    const out = execFileSync(process.execPath, [cli, 'run', '--', 'sh', '-c', 'echo $STAGE'], { cwd: project.dir, env: { PATH: process.env.PATH, ...project.env }, encoding: 'utf8' });
-    expect(out).toBe('one\n');
+    const next = markingCli({ version: `${manifest.version}-next` });
+    next.reset();
+    const result = await runOnce(project, ['run', '--', 'sh', '-c', 'echo $STAGE'], { entry: next.entry, env: next.env });
+    expect(result.stdout).toBe('one\n');
+    expect(next.fullCliRan()).toBe(true);
     // The slow path ran and left an entry of the new version beside the old one.
     expect(entries(project)).toHaveLength(2);
   });

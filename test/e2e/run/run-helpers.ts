@@ -31,9 +31,10 @@ export async function pulledProject(caller: Caller, yaml: string): Promise<RunPr
   return { dir, env, caller };
 }
 
-export function run(project: RunProject, args: string[], extra: { input?: string; env?: Record<string, string> } = {}) {
+export function run(project: RunProject, args: string[], extra: { input?: string; env?: Record<string, string>; entry?: string; cwd?: string } = {}) {
   return runCli(args, {
-    cwd: project.dir,
+    cwd: extra.cwd ?? project.dir,
+    ...(extra.entry === undefined ? {} : { entry: extra.entry }),
     env: { ...project.env, ...(extra.env ?? {}) },
     ...(project.caller.asUser ? { asUser: project.caller.asUser } : {}),
     ...(extra.input === undefined ? {} : { input: extra.input }),
