@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { isTempSibling, writeFileAtomic } from '../fs/atomic-write.js';
+import { ensureTrustedDir } from './trusted-dir.js';
 
 export const INDEX_FILE = '.envlock-index';
 /** ROOT/.envlock-index.d/NAME: the lines of one name, so `module load NAME` reads a few lines, not the tree's. */
@@ -77,7 +78,10 @@ export async function writeIndexFile(root: string, entries: readonly IndexEntry[
   const dir = path.join(root, INDEX_DIR);
   const byName = new Map<string, IndexEntry[]>();
   for (const e of entries) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
-  await fs.mkdir(dir, { recursive: true, mode: 0o755 }).catch(() => undefined);
+  // Its stale entries are removed below: a symlink planted here would aim that at any directory.
+  await ensureTrustedDir(dir).catch((error: unknown) => {
+    if (error instanceof EnvlockError) throw error;
+  });
   for (const [name, list] of byName) await writeAtomic(path.join(dir, name), serializeIndex(list));
   for (const old of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!byName.has(old) && !isTempSibling(old)) await fs.rm(path.join(dir, old), { force: true });

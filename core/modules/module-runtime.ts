@@ -8,7 +8,7 @@ import type { HostCpu } from '../arch/host.js';
 import type { Env } from '../context.js';
 import { trustPolicy } from '../enter/store-trust.js';
 import { hostCpu } from '../project.js';
-import { EnvlockError } from '../errors.js';
+import { EnvlockError, errnoCode } from '../errors.js';
 import { prepareEnvironment, type EnvironmentSource, type PrepareOptions } from '../enter/prepare-environment.js';
 import type { PreparedEnvironment } from '../enter/prepared.js';
 import { better } from '../arch/choose.js';
@@ -18,6 +18,7 @@ import { wrapperSpecFor } from '../enter/wrapper-spec.js';
 import type { Store } from '../store/store.js';
 import { assertModuleFresh, moduleLabel, type ModuleInfo } from './module-info.js';
 import { prepareModuleRuntime, type PreparedRuntime } from './prepare.js';
+import { ensureTrustedDir } from './trusted-dir.js';
 
 export { WRAPPER_ENV_PASS } from '../enter/wrapper-spec.js';
 
@@ -38,12 +39,23 @@ export interface PreparedModule extends PreparedRuntime {
   rootfs: string;
 }
 
+/**
+ * Whether to prepare inside the module (ROOT/NAME/VERSION/.envlock): when the caller may make or
+ * write it. One that someone else could redirect (a planted symlink, another user's directory)
+ * is MODULE_TREE_INVALID rather than written through (trusted-dir.ts).
+ */
 async function writable(dir: string): Promise<boolean> {
   try {
-    await fs.mkdir(dir, { recursive: true });
     await fs.access(dir, fs.constants.W_OK);
+  } catch (error) {
+    // Not ours to write (a tree the caller only reads): prepared in the caller's cache instead.
+    if (errnoCode(error) !== 'ENOENT') return false;
+  }
+  try {
+    await ensureTrustedDir(dir);
     return true;
-  } catch {
+  } catch (error) {
+    if (error instanceof EnvlockError) throw error;
     return false;
   }
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadDeclaration } from '../declaration/load.js';
 import { EnvlockError, errnoCode } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import { tempSibling, writeFileAtomic } from '../fs/atomic-write.js';
 import { LOCKFILE_NAME, assertFresh, readLockfile, type Lockfile } from '../../lockfiles/index.js';
 import type { Declaration } from '../declaration/model.js';
 import { hostCpu } from '../project.js';
@@ -15,6 +15,7 @@ import { readModule } from './module-info.js';
 import { prepareModule, type ModuleRuntimeOptions, type PreparedModule } from './module-runtime.js';
 import { isModulePart } from './names.js';
 import { isVersionOf } from './prepare.js';
+import { ensureTrustedDir } from './trusted-dir.js';
 
 export interface PublishInput extends ModuleRuntimeOptions {
   /** The project directory holding envlock.yaml (or .toml) and envlock.lock. */
@@ -89,7 +90,10 @@ export async function publishModule(input: PublishInput): Promise<PublishResult>
   }
   const dir = path.join(root, name, input.version);
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    await fs.mkdir(root, { recursive: true, mode: 0o755 });
+    // Below the tree's root, nothing planted by someone else is written through (issue 12.6).
+    await ensureTrustedDir(path.join(root, name));
+    await ensureTrustedDir(dir);
     for (const other of ['envlock.yaml', 'envlock.toml']) {
       if (other !== path.basename(declaration.file)) await fs.rm(path.join(dir, other), { force: true });
     }
@@ -98,11 +102,17 @@ export async function publishModule(input: PublishInput): Promise<PublishResult>
     await copyInto(path.join(input.sourceDir, LOCKFILE_NAME), dir);
     await copyInto(declaration.file, dir);
     if (input.makeDefault) {
+      // A fresh link renamed over the old one: never a moment without a default.
       const link = path.join(root, name, 'default');
-      await fs.rm(link, { force: true });
-      await fs.symlink(input.version, link);
+      const temp = tempSibling(link);
+      await fs.symlink(input.version, temp);
+      await fs.rename(temp, link).catch(async (error: unknown) => {
+        await fs.rm(temp, { force: true });
+        throw error;
+      });
     }
   } catch (error) {
+    if (error instanceof EnvlockError) throw error;
     throw new EnvlockError('IO', `Cannot publish into ${dir}: ${errnoCode(error) ?? String(error)}.`, { hint: 'Check that the module tree is writable by you.', cause: error });
   }
   const tree = { root, name, version: input.version, dir, isDefault: false };
@@ -118,7 +128,8 @@ export async function publishModule(input: PublishInput): Promise<PublishResult>
   }
   // Wrappers of earlier locks of this version are no longer reachable from the index.
   const keep = path.basename(prepared.prepDir);
-  for (const old of await fs.readdir(path.join(dir, '.envlock')).catch(() => [] as string[])) {
+  const inside = path.isAbsolute(prepared.prepDir) ? [] : await fs.readdir(path.join(dir, '.envlock')).catch(() => [] as string[]);
+  for (const old of inside) {
     if (old !== keep && !isVersionOf(prepared.prepDir, old)) await fs.rm(path.join(dir, '.envlock', old), { recursive: true, force: true });
   }
   const indexFile = input.skipIndex ? undefined : (await reindexTree(root, { home: input.home })).file;
