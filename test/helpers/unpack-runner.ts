@@ -45,7 +45,7 @@ export async function runUnpack(request: UnpackRequest): Promise<UnpackOutcome> 
   const warn: string[] = [];
   const reporter: Reporter = { ...silentReporter, info: (m) => info.push(m), warn: (m) => warn.push(m) };
   const started = Date.now();
-  const sink = destination(request.destination).sink(request.rootfs);
+  const sink = await destination(request.destination).sink(request.rootfs);
   const applier = new ImageApplier(sink, { layer: 'the image' });
   const results: ApplyLayerResult[] = [];
   try {
