@@ -1,6 +1,7 @@
-// The site-store workflow on four nodes: an administrator pulls once into a store on the shared
-// filesystem; users list it in ENVLOCK_STORE_RO and run from it on every node, through
-// `srun envlock run` and through the plugin, with nothing downloaded or copied.
+// The site-store workflow on four nodes, with the image in either form: an administrator pulls
+// once into a store on the shared filesystem (as a tree, or as one squashfs file); users list it
+// in ENVLOCK_STORE_RO and run from it on every node, through `srun envlock run` and through the
+// plugin, with nothing downloaded or copied.
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,13 +11,24 @@ import { asUser, downloads, sitePull, startWorld, storeEntries, userProject, yam
 
 const SHOW = 'echo "$SLURM_PROCID $SLURMD_NODENAME $(id -u) $(. /etc/os-release; echo $ID) $GREETING"';
 
+const FORMS = ['tree', 'squashfs'] as const;
+type Form = (typeof FORMS)[number];
+
 describe('a read-only site store on four nodes', () => {
   let world: World;
+  const users = {} as Record<Form, UserProject>;
   let user: UserProject;
   beforeAll(async () => {
     world = await startWorld({ plugin: true });
-    const admin = await sitePull(world, yamlFor(world));
-    user = userProject(admin);
+    for (const form of FORMS) {
+      const admin = await sitePull(world, yamlFor(world), { ENVLOCK_IMAGE_FORMAT: form });
+      // The site store holds the image in exactly the form the administrator asked for.
+      expect(storeEntries(admin.site).filter((e) => !e.startsWith('blobs/')).map((e) => e.replace(/\/[0-9a-f]{64}/, '/HEX')).sort()).toEqual(
+        form === 'tree' ? ['rootfs/sha256/HEX', 'rootfs/sha256/HEX.json', 'rootfs/sha256/HEX.tree.gz'] : ['squashfs/sha256/HEX.json', 'squashfs/sha256/HEX.sqfs'],
+      );
+      users[form] = userProject(admin);
+    }
+    user = users.tree;
   }, WORLD_TIMEOUT_MS);
   afterAll(async () => {
     await world?.stop();
@@ -38,7 +50,8 @@ describe('a read-only site store on four nodes', () => {
     expect(sortedLines(result.stdout)).toEqual([...Array(4).fill(join(world.bin, 'envlock')), ...Array(4).fill(installed)].sort());
   });
 
-  it('srun envlock run: every task runs in the image as nobody, and nothing is downloaded or copied', async () => {
+  it.each(FORMS)('srun envlock run from a %s: every task runs in the image as nobody, and nothing is downloaded or copied', async (form) => {
+    const user = users[form];
     const before = world.proxy.requests.length;
     const result = await asUser(world, user, ['srun', '-N4', '-n8', 'envlock', 'run', 'bb', '--', 'sh', '-c', SHOW]);
     expect(result.code, result.stderr).toBe(0);
@@ -47,7 +60,8 @@ describe('a read-only site store on four nodes', () => {
     expect(storeEntries(user.env.ENVLOCK_STORE!)).toEqual([]);
   });
 
-  it('srun --envlock: the same on every node through the plugin, with nothing downloaded or copied', async () => {
+  it.each(FORMS)('srun --envlock from a %s: the same on every node through the plugin, with nothing downloaded or copied', async (form) => {
+    const user = users[form];
     const before = world.proxy.requests.length;
     const result = await asUser(world, user, ['srun', '-N4', '-n8', '--envlock=bb', 'sh', '-c', SHOW]);
     expect(result.code, result.stderr).toBe(0);
