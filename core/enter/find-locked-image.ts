@@ -4,8 +4,9 @@
 // a read-only store only when no untrusted user could have changed it (12.7, store-trust.ts).
 
 import { readFileSync, statSync, type Stats } from 'node:fs';
+import { EnvlockError } from '../errors.js';
 import type { LockedImage } from '../../lockfiles/model.js';
-import { findImage } from '../store/find.js';
+import { findImage, type ImageForm } from '../store/find.js';
 import type { Store } from '../store/store.js';
 import { untrustedReason, type TrustPolicy } from './store-trust.js';
 import type { ImageLocation } from './prepared.js';
@@ -55,10 +56,11 @@ function mismatch(meta: Meta | undefined, image: LockedImage, st: Stats, form: I
  * lookup of Decision 2); entries that exist but fail the meta match or (read-only stores) the
  * trust check are passed over and reported in `rejected`.
  */
-export function findLockedImage(store: Store, image: LockedImage, trust: TrustPolicy): LookupResult {
+export function findLockedImage(store: Store, image: LockedImage, trust: TrustPolicy, forms?: readonly ImageForm[]): LookupResult {
   const manifest = image.manifest.digest;
   const rejected: RejectedImage[] = [];
   const found = findImage(store, manifest, {
+    ...(forms === undefined ? {} : { forms }),
     accept: (candidate, st) => {
       const metaPath = metaPathOf(candidate);
       const refuse = (kind: RejectedImage['kind'], reason: string): false => {
@@ -89,4 +91,18 @@ export function findLockedImage(store: Store, image: LockedImage, trust: TrustPo
 export function imageIdentity(image: Pick<ImageLocation, 'form' | 'path'>, stat: (file: string) => Stats = statSync): string {
   const one = (st: Stats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}`;
   return `${one(stat(image.path))}|${one(stat(metaPathOf(image)))}`;
+}
+
+/** The error for an entry that exists but may not be used (run, shell, pull alike). */
+export function rejectedError(rejected: RejectedImage, image: LockedImage): EnvlockError {
+  if (rejected.kind === 'untrusted') {
+    return new EnvlockError('STORE_UNTRUSTED', `The read-only store ${rejected.store} is not used for ${image.manifest.digest}: ${rejected.reason}, so other users could change the image.`, {
+      hint: `Ask the store's administrator to make it writable only by its owner (\`chmod -R go-w ${rejected.store}\`), or remove it from ENVLOCK_STORE_RO and run \`envlock pull\`.`,
+      details: { ...rejected },
+    });
+  }
+  return new EnvlockError('STORE_DAMAGED', `The store entry ${rejected.path} is not the image envlock.lock names: ${rejected.reason}.`, {
+    hint: rejected.readOnly ? `Ask the administrator of ${rejected.store} to pull it again, or remove that store from ENVLOCK_STORE_RO.` : 'Run `envlock pull --repair` to build it again from the locked layers.',
+    details: { ...rejected, manifest: image.manifest.digest },
+  });
 }

@@ -14,7 +14,7 @@ import type { Store } from '../store/store.js';
 import type { BindMount, DeviceNode } from '../runtime/spec.js';
 import { platformString, type LockedEnvironment, type LockedImage } from '../../lockfiles/model.js';
 import { injectionMounts } from './apply-injection.js';
-import { findLockedImage, imageIdentity, type RejectedImage } from './find-locked-image.js';
+import { findLockedImage, imageIdentity, rejectedError, type RejectedImage } from './find-locked-image.js';
 import type { TrustPolicy } from './store-trust.js';
 import type { ImageLocation, PreparedEnvironment } from './prepared.js';
 
@@ -68,19 +68,6 @@ function readConfig(store: Store, digest: string): ImageConfig {
   } catch (error) {
     throw new EnvlockError('STORE_DAMAGED', `The image config ${digest} in the store cannot be read.`, { hint: 'Run `envlock verify`, then `envlock pull --repair`.', cause: error });
   }
-}
-
-function rejectedError(rejected: RejectedImage, image: LockedImage): EnvlockError {
-  if (rejected.kind === 'untrusted') {
-    return new EnvlockError('STORE_UNTRUSTED', `The read-only store ${rejected.store} is not used for ${image.manifest.digest}: ${rejected.reason}, so other users could change the image.`, {
-      hint: `Ask the store's administrator to make it writable only by its owner (\`chmod -R go-w ${rejected.store}\`), or remove it from ENVLOCK_STORE_RO and run \`envlock pull\`.`,
-      details: { ...rejected },
-    });
-  }
-  return new EnvlockError('STORE_DAMAGED', `The store entry ${rejected.path} is not the image envlock.lock names: ${rejected.reason}.`, {
-    hint: rejected.readOnly ? `Ask the administrator of ${rejected.store} to pull it again, or remove that store from ENVLOCK_STORE_RO.` : 'Run `envlock pull --repair` to build it again from the locked layers.',
-    details: { ...rejected, manifest: image.manifest.digest },
-  });
 }
 
 async function locate(source: EnvironmentSource, image: LockedImage, options: PrepareOptions): Promise<ImageLocation> {

@@ -1,9 +1,8 @@
-// Pulls one locked image into the store: every blob it needs, verified while it streams, then the
-// layers applied in order into the image's form (a rootfs tree or one squashfs file, through the
+// Pulls one locked image into the store: every blob its verified manifest names (a lock that
+// lists other ones is refused), verified while it streams, then the layers applied in order into the image's form (a rootfs tree or one squashfs file, through the
 // one applier), which becomes visible only when complete.
 
 import { createReadStream } from 'node:fs';
-import fs from 'node:fs/promises';
 import type { Context } from '../context.js';
 import { EnvlockError, isEnvlockError } from '../errors.js';
 import { shortDigest } from '../oci/digest.js';
@@ -16,9 +15,10 @@ import { withBlobRetries } from './retry-blob.js';
 import { TransferTask } from './transfer-task.js';
 import { layerProgress, quietTasks } from './layer-progress.js';
 import { formatBytes } from '../format-bytes.js';
-import { keepManifestBytes } from './keep-manifest.js';
 import { mapLimit } from '../map-limit.js';
-import { findPulled } from './pulled.js';
+import { rejectedError } from '../enter/find-locked-image.js';
+import { lockedImageContent, readVerifiedBlob } from './locked-manifest.js';
+import { lookupPulled, pulledResult } from './pulled.js';
 import { formatPlan, type FormatPlan } from './format-plan.js';
 import type { ImageForm } from '../store/find.js';
 
@@ -48,6 +48,11 @@ export interface PullImageInput {
   concurrency?: number;
   /** The image format of this pull (default: the setting of ctx.env and the store, formatPlan). */
   format?: FormatPlan;
+  /**
+   * Make every blob of the image present (verified as it streams) even when the image already
+   * is: `pull --repair` after damaged blobs were removed, so `export` and `verify` work again.
+   */
+  allBlobs?: boolean;
 }
 
 const MIN_PROGRESS = 1024 * 1024;
@@ -57,11 +62,19 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
   const { store, image, ctx } = input;
   const platform = platformString(image.platform);
   const format = input.format ?? (await formatPlan(undefined, ctx, store));
-  const ready = findPulled(store, image, format.accepted);
-  if (ready !== undefined) return ready;
+  const lookup = lookupPulled(store, image, format.accepted, ctx.env);
+  const ready = lookup.found === undefined ? undefined : pulledResult(image, lookup.found);
+  if (ready !== undefined && input.allBlobs !== true) return ready;
+  if (ready === undefined) {
+    // An entry of the writable store that is not what the lock says is never built over
+    // silently (`pull --repair` removes it first); one of a read-only store is passed over.
+    const own = lookup.rejected.find((r) => !r.readOnly);
+    if (own !== undefined) throw rejectedError(own, image);
+    for (const rejected of lookup.rejected) ctx.reporter.warn(`Not using ${rejected.path}: ${rejected.reason}.`);
+  }
   // Settled before anything is fetched: a forced squashfs this host cannot use fails first (exit 4).
-  const { format: form } = await format.choose();
-  const result: PullImageResult = { platform, manifest: image.manifest.digest, form, rootfs: '', unpacked: false, downloaded: [], reused: [], bytesDownloaded: 0 };
+  const form = ready?.form ?? (await format.choose()).format;
+  const result: PullImageResult = ready ?? { platform, manifest: image.manifest.digest, form, rootfs: '', unpacked: false, downloaded: [], reused: [], bytesDownloaded: 0 };
   // Only a cold pull pays for the downloader and the unpacker (start-up budget, STYLE.md).
   const [{ findBlob, ingestBlob }, { unpackImage }, { decodeLimits }] = await Promise.all([
     import('../store/blob-store.js'),
@@ -101,25 +114,30 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
       throw error;
     }
   };
-  // The manifest's own bytes are kept too, so `export` and `verify` work offline later.
-  await keepManifestBytes(store, image.manifest, source);
-  await mapLimit([image.config, ...image.layers], input.concurrency ?? 4, (desc) => fetchBlob(desc, desc === image.config ? 'config' : 'layer'));
-  const configPath = findBlob(store, image.config.digest)!;
-  const config = JSON.parse(await fs.readFile(configPath, 'utf8')) as { rootfs?: { diff_ids?: string[] } };
-  const diffIds = config.rootfs?.diff_ids ?? [];
-  const layers = image.layers.map((layer, i) => {
+  // What is fetched and unpacked comes from the manifest's verified bytes, which are kept so
+  // `export` and `verify` work offline later; a lock that lists anything else is refused (12.1).
+  const content = await lockedImageContent(store, image, source, input.reference);
+  await mapLimit([content.config, ...content.layers], input.concurrency ?? 4, (desc) => fetchBlob(desc, desc === content.config ? 'config' : 'layer'));
+  if (ready !== undefined) return result;
+  const config = JSON.parse((await readVerifiedBlob(store, content.config.digest, 'image config')).toString('utf8')) as { rootfs?: { diff_ids?: unknown } };
+  const diffIds = Array.isArray(config.rootfs?.diff_ids) ? (config.rootfs.diff_ids as unknown[]) : [];
+  // containerd refuses an image whose config and manifest count different layers; so does envlock.
+  if (diffIds.length !== content.layers.length || diffIds.some((d) => typeof d !== 'string')) {
+    throw new EnvlockError('REGISTRY_PROTOCOL', `The config of ${input.reference} lists ${diffIds.length} diff_ids for ${content.layers.length} layers.`, { hint: 'The image is malformed; rebuild or re-push it.' });
+  }
+  const layers = content.layers.map((layer, i) => {
     const compression = layerCompression(layer.mediaType);
     if (compression === undefined) throw new EnvlockError('LAYER_MEDIA_TYPE', `Layer ${shortDigest(layer.digest)} of ${input.reference} has media type ${layer.mediaType}, which envlock cannot unpack.`, { hint: 'Use an image whose layers are tar, tar+gzip or tar+zstd.' });
-    const diffId = diffIds[i];
     return {
       // The unpack line counts this blob's bytes against its size (layer-progress.ts).
-      open: () => layerProgress(ctx.reporter, i, image.layers.length, layer).wrap(createReadStream(findBlob(store, layer.digest)!)),
+      open: () => layerProgress(ctx.reporter, i, content.layers.length, layer).wrap(createReadStream(findBlob(store, layer.digest)!)),
       compression,
       layerName: `layer ${i + 1} of ${input.reference} (${shortDigest(layer.digest)})`,
-      ...(diffId === undefined ? {} : { expectedDiffId: diffId }),
+      expectedDiffId: diffIds[i] as string,
     };
   });
-  const made = { reference: input.reference, config: image.config.digest, layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })) };
+  // The meta record says what the image was really built from: the manifest's config and layers.
+  const made = { reference: input.reference, config: content.config.digest, layers: content.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })) };
   const unpackOptions = { reporter: quietTasks(ctx.reporter), signal: ctx.signal, limits };
   const onWait = () => ctx.reporter.info(`${input.reference}: waiting for another envlock process that is building this image`);
   let installed: { path: string; created: boolean };
@@ -128,7 +146,7 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
     installed = await installSquashfs(store, image.manifest.digest, async (sink) => {
       const { treeDigest } = await unpackImage(sink, layers, unpackOptions);
       return { ...made, treeDigest };
-    }, { signal: ctx.signal, onWait });
+    }, { signal: ctx.signal, onWait, ownStoreOnly: true });
   } else {
     const [{ installRootfs }, { TreeSink }, { digestImage }] = await Promise.all([import('../store/rootfs-store.js'), import('../unpack/tree-sink.js'), import('../unpack/tree-digest.js')]);
     installed = await installRootfs(store, image.manifest.digest, async (tmp) => {
@@ -138,7 +156,7 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
       const records: Buffer[] = [];
       await digestImage(root, { tee: (bytes) => records.push(Buffer.from(bytes)) });
       return { ...made, treeDigest, treeRecords: Buffer.concat(records) };
-    }, { signal: ctx.signal, sealed: true });
+    }, { signal: ctx.signal, sealed: true, ownStoreOnly: true });
   }
   result.rootfs = installed.path;
   result.unpacked = installed.created;

@@ -74,10 +74,15 @@ export async function pullProject(ctx: Context, options: PullProjectOptions = {}
       let opened: Promise<ImageSource> | undefined;
       const source = () => (opened ??= sources.open(entry.reference, project.dir).then((o) => o.image));
       for (const image of entry.images) {
-        if (options.repair) await (await import('./repair.js')).repairImage(store, image, ctx.reporter);
-        const pulled = await pullImage({ store, image, reference: entry.resolved, ctx, source, format });
+        if (options.repair) {
+          const [{ repairImage }, { lockedImageContent }] = await Promise.all([import('./repair.js'), import('./locked-manifest.js')]);
+          await repairImage({ store, image, reporter: ctx.reporter, env: ctx.env, confirmLock: () => lockedImageContent(store, image, source, entry.resolved) });
+        }
+        // After a repair, every blob of the image is made present again, not only a missing image.
+        const pulled = await pullImage({ store, image, reference: entry.resolved, ctx, source, format, allBlobs: options.repair === true });
         environments.push({ name: entry.name, ...pulled });
       }
+      if (entry.index && options.repair) await (await import('./repair.js')).removeDamagedBlobs(store, [entry.index], ctx.reporter);
       // The index's own bytes are kept too (once), so `envlock export` can reproduce it exactly.
       if (entry.index && !ctx.offline) await keepManifestBytes(store, entry.index, source);
     }

@@ -33,13 +33,13 @@ export type PulledEnvironment = PullImageResult & { name: string };
  * every index kept (when online) and the lockfile registered as it is. Undefined otherwise.
  * Reads the store and changes nothing; the same checks pullProject makes first.
  */
-export function warmPullResult(ctx: Pick<Context, 'offline'>, store: Store, plan: PullPlan): PulledEnvironment[] | undefined {
+export function warmPullResult(ctx: Pick<Context, 'offline' | 'env'>, store: Store, plan: PullPlan): PulledEnvironment[] | undefined {
   const environments: PulledEnvironment[] = [];
   // A plan recorded before image formats existed says nothing of them: pull in full.
   if (plan.forms === undefined) return undefined;
   for (const entry of plan.entries) {
     for (const image of entry.images) {
-      const pulled = findPulled(store, image, plan.forms);
+      const pulled = findPulled(store, image, plan.forms, ctx.env);
       if (pulled === undefined) return undefined;
       environments.push({ name: entry.name, ...pulled });
     }

@@ -1,6 +1,7 @@
 // Unpacked root filesystems keyed by manifest digest: built in tmp/, sealed read-only and
 // fsynced, then published with one rename, so a rootfs is visible only when complete.
 
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -44,6 +45,12 @@ export interface InstallOptions {
    * unpackImage do), so the tree is not walked again here: no seal pass, no digest pass. */
   sealed?: boolean;
   onWait?: LockOptions['onWait'];
+  /**
+   * true: only the writable store's own rootfs counts as already there. Pull sets it: a
+   * read-only store's entry it reaches here was refused by its lookup (another image's meta, or
+   * a store others can write), so the image is built into the writable store instead.
+   */
+  ownStoreOnly?: boolean;
 }
 
 import { findRootfs } from './find.js';
@@ -66,7 +73,8 @@ export async function readRootfsMeta(rootfsPath: string): Promise<RootfsMeta | u
  */
 export async function installRootfs(store: Store, manifestDigest: string, build: RootfsBuild, options: InstallOptions = {}): Promise<{ path: string; created: boolean }> {
   const digest = assertDigest(manifestDigest, 'an image manifest');
-  const existing = findRootfs(store, digest);
+  const present = () => (options.ownStoreOnly === true ? ownRootfs(store, digest) : findRootfs(store, digest));
+  const existing = present();
   if (existing !== undefined) return { path: existing, created: false };
   await store.prepare();
   const { hex } = digestParts(digest);
@@ -74,7 +82,7 @@ export async function installRootfs(store: Store, manifestDigest: string, build:
   if (options.signal !== undefined) lockOptions.signal = options.signal;
   if (options.onWait !== undefined) lockOptions.onWait = options.onWait;
   return withLock(store, `rootfs-${hex}`, async () => {
-    const done = findRootfs(store, digest);
+    const done = present();
     if (done !== undefined) return { path: done, created: false };
     await removeLeftovers(store, hex);
     const target = rootfsPathIn(store.root, digest);
@@ -134,6 +142,11 @@ export async function installRootfs(store: Store, manifestDigest: string, build:
       throw errnoCode(error) === undefined ? error : storeIoError(error, `rootfs ${hex.slice(0, 12)}`, store.root);
     }
   }, lockOptions);
+}
+
+function ownRootfs(store: Store, digest: string): string | undefined {
+  const candidate = rootfsPathIn(store.root, digest);
+  return existsSync(candidate) ? candidate : undefined;
 }
 
 async function removeLeftovers(store: Store, hex: string): Promise<void> {

@@ -2,6 +2,7 @@
 // lock by the applier's squashfs destination, made readable by everyone, described by a meta
 // file, then renamed into place, so a .sqfs is only ever visible complete.
 
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EnvlockError, errnoCode } from '../errors.js';
@@ -46,6 +47,8 @@ export interface InstallSquashfsOptions {
   onWait?: LockOptions['onWait'];
   /** Compression threads (default: every CPU this process may use). */
   workers?: number;
+  /** true: only the writable store's own image counts as already there (rootfs-store.ts InstallOptions). */
+  ownStoreOnly?: boolean;
 }
 
 export async function readSquashfsMeta(sqfsPath: string): Promise<SquashfsMeta | undefined> {
@@ -63,8 +66,12 @@ export async function readSquashfsMeta(sqfsPath: string): Promise<SquashfsMeta |
  */
 export async function installSquashfs(store: Store, manifestDigest: string, build: SquashfsBuild, options: InstallSquashfsOptions = {}): Promise<{ path: string; created: boolean }> {
   const digest = assertDigest(manifestDigest, 'an image manifest');
-  const existing = findImage(store, digest, { forms: ['squashfs'] });
-  if (existing !== undefined) return { path: existing.path, created: false };
+  const present = () => {
+    const found = findImage(store, digest, { forms: ['squashfs'] });
+    return options.ownStoreOnly === true && found?.readOnly === true ? ownImage(store, digest) : found?.path;
+  };
+  const existing = present();
+  if (existing !== undefined) return { path: existing, created: false };
   await store.prepare();
   const { hex } = digestParts(digest);
   const lockOptions: LockOptions = {};
@@ -72,8 +79,8 @@ export async function installSquashfs(store: Store, manifestDigest: string, buil
   if (options.onWait !== undefined) lockOptions.onWait = options.onWait;
   const what = `the squashfs image ${hex.slice(0, 12)}`;
   return withLock(store, `squashfs-${hex}`, async () => {
-    const done = findImage(store, digest, { forms: ['squashfs'] });
-    if (done !== undefined) return { path: done.path, created: false };
+    const done = present();
+    if (done !== undefined) return { path: done, created: false };
     await removeLeftovers(store, hex);
     const target = squashfsPathIn(store.root, digest);
     const tmp = path.join(store.dir('tmp'), `squashfs-${hex}-${randomSuffix()}.sqfs`);
@@ -115,6 +122,11 @@ export async function installSquashfs(store: Store, manifestDigest: string, buil
       throw errnoCode(error) === undefined ? error : storeIoError(error, what, store.root);
     }
   }, lockOptions);
+}
+
+function ownImage(store: Store, digest: string): string | undefined {
+  const candidate = squashfsPathIn(store.root, digest);
+  return existsSync(candidate) ? candidate : undefined;
 }
 
 async function removeLeftovers(store: Store, hex: string): Promise<void> {

@@ -22,7 +22,7 @@ const USERS = [{ name: 'root', as: undefined }, { name: 'nobody', as: 'nobody' a
 const yaml = (platforms: string) => `version: 1\nenvironments:\n  bb:\n    image: ${registry}/busybox:latest\n    platforms: [${platforms}]\n`;
 
 interface Plan {
-  entries: { images: { manifest: { digest: string } }[] }[];
+  entries: { images: { manifest: { digest: string }; config: { digest: string }; layers: unknown[] }[] }[];
 }
 
 /** A project pulled once by `user` (cold), with its HOME and store; the pull recorded its plan. */
@@ -55,9 +55,19 @@ function manifestOf(stdout: string): string {
 }
 
 /** Rewrites the recorded plan of a plain `pull` to name `digest` instead: a wrong answer to catch. */
-function forgePlan(file: string, digest: string): void {
+function forgePlan(file: string, digest: string, store?: string): void {
   const record = JSON.parse(readFileSync(file, 'utf8')) as { answer: Plan };
-  for (const entry of record.answer.entries) for (const image of entry.images) image.manifest.digest = digest;
+  // The whole image, as the store's meta records it: pull uses an entry only for the config and
+  // layers it was built from (issue 12.1), so a forged manifest digest alone is never answered.
+  const meta = store === undefined ? undefined : (JSON.parse(readFileSync(join(store, 'rootfs', 'sha256', `${digest.slice(7)}.json`), 'utf8')) as { config: string; layers: unknown[] });
+  for (const entry of record.answer.entries) {
+    for (const image of entry.images) {
+      image.manifest.digest = digest;
+      if (meta === undefined) continue;
+      image.config.digest = meta.config;
+      image.layers = meta.layers;
+    }
+  }
   writeFileSync(file, JSON.stringify(record));
 }
 
@@ -120,7 +130,7 @@ describe.each(USERS)('warm pull answered from a record, as $name', ({ as }) => {
     const p = await pulledProject(as);
     const right = manifestOf((await p.cli(['--json', 'pull'])).stdout);
     // Control first: the record answers, visibly wrong once forged.
-    for (const file of p.record()) forgePlan(file, images.busyboxArm64);
+    for (const file of p.record()) forgePlan(file, images.busyboxArm64, p.store);
     expect(manifestOf((await p.cli(['--json', 'pull'])).stdout)).toBe(images.busyboxArm64);
     // Without sse2 (every x86-64 CPU has it) no locked variant fits: the full pull says so.
     const masked = await p.cli(['pull'], { ENVLOCK_CPU_MASK: 'sse2' });
@@ -137,7 +147,7 @@ describe.each(USERS)('warm pull answered from a record, as $name', ({ as }) => {
     const right = manifestOf(fast.stdout);
     // Control: the caller's own record is what the answer comes from (here made visibly wrong).
     const arm64 = images.busyboxArm64;
-    for (const file of p.record()) forgePlan(file, arm64);
+    for (const file of p.record()) forgePlan(file, arm64, p.store);
     expect(manifestOf((await p.cli(['--json', 'pull'])).stdout)).toBe(arm64);
     const other = makeTempDir('other-envlock', as === 'nobody' ? { forUser: 'nobody' } : {});
     cpSync(join(REPO_ROOT, 'dist', 'bundle'), join(other, 'dist', 'bundle'), { recursive: true });
@@ -164,12 +174,12 @@ describe.each(USERS)('warm pull answered from a record, as $name', ({ as }) => {
     const answer = async () => manifestOf((await p.cli(['--json', 'pull'])).stdout);
     // Foreign: the same wrong plan as the control above, but owned by someone else.
     restore(other);
-    for (const f of files) forgePlan(f, images.busyboxArm64);
+    for (const f of files) forgePlan(f, images.busyboxArm64, p.store);
     expect(await answer()).toBe(right);
     // Torn.
     restore(owner);
     for (const f of files) {
-      forgePlan(f, images.busyboxArm64);
+      forgePlan(f, images.busyboxArm64, p.store);
       truncateSync(f, 40);
     }
     expect(await answer()).toBe(right);
