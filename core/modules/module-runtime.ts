@@ -19,6 +19,8 @@ import type { Store } from '../store/store.js';
 import { assertModuleFresh, moduleLabel, type ModuleInfo } from './module-info.js';
 import { prepareModuleRuntime, type PreparedRuntime } from './prepare.js';
 import { ensureTrustedDir } from './trusted-dir.js';
+import { environmentForAnyUser, splitHomeBinds } from './home-binds.js';
+import { assertImageShared, reachableByAll, sharedLauncher } from './shared-paths.js';
 
 export { WRAPPER_ENV_PASS } from '../enter/wrapper-spec.js';
 
@@ -65,8 +67,11 @@ async function writable(dir: string): Promise<boolean> {
  * binds the store that holds its image read-only over the home and working-directory binds, as
  * `run` does (issue 12.7).
  */
-function wrapperSpec(prepared: PreparedEnvironment): LaunchSpec {
-  return wrapperSpecFor(prepared, { cpuNeeds: true, readOnly: [prepared.image.store] });
+function wrapperSpec(prepared: PreparedEnvironment): { spec: LaunchSpec; perUser: string[] } {
+  const readOnly = [prepared.image.store];
+  const spec = wrapperSpecFor(prepared, { cpuNeeds: true, readOnly });
+  const { kept, perUser } = splitHomeBinds(spec.binds ?? [], readOnly);
+  return { spec: { ...spec, binds: kept }, perUser };
 }
 
 /**
@@ -110,7 +115,8 @@ export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOpti
   if (createHash('sha256').update(lockBytes).digest('hex') !== info.lockHex) {
     throw new EnvlockError('LOCK_STALE', `The lock of module ${label} changed while its wrappers were being prepared.`, { hint: 'Run the command again.' });
   }
-  const source = { dir: info.dir, env: info.environment, locked: env, lockDigest: `sha256:${info.lockHex}` };
+  // `~` in binds is the home of whoever runs a wrapper, added by the wrapper (home-binds.ts).
+  const source = { dir: info.dir, env: await environmentForAnyUser(info), locked: env, lockDigest: `sha256:${info.lockHex}` };
   const trust = trustPolicy(options.env ?? {});
   const { prepared, image: chosen } = await prepareEnvironment(source, {
     store: options.store,
@@ -123,27 +129,36 @@ export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOpti
     }
     throw error;
   });
-  const variants = await variantsInStores(source, chosen, prepared, { store: options.store, trust });
+  let variants = await variantsInStores(source, chosen, prepared, { store: options.store, trust });
   const hex = info.lockHex.slice(0, 16);
   const inside = path.join(info.dir, '.envlock');
   let outDir: string;
   let prepDir: string;
+  let launcherPath = options.launcherPath;
   if (await writable(inside)) {
     outDir = path.join(inside, hex);
     prepDir = `.envlock/${hex}`;
+    // Other users run what is prepared in a tree they can read: nothing private to the caller in it.
+    if (reachableByAll(info.dir)) {
+      assertImageShared(label, prepared.image.path, prepared.image.store);
+      variants = variants.filter((v) => reachableByAll(v.prepared.image.path));
+      launcherPath = await sharedLauncher(info.root, options.launcherPath);
+    }
   } else {
     const key = createHash('sha256').update(info.dir).digest('hex').slice(0, 16);
     outDir = path.join(options.cacheDir, `${key}-${hex}`);
     prepDir = outDir;
     await fs.mkdir(options.cacheDir, { recursive: true });
   }
+  const primary = wrapperSpec(prepared);
   const runtime = await prepareModuleRuntime({
     outDir,
     label,
-    spec: wrapperSpec(prepared),
-    variants: variants.map(({ image, prepared: p }, i) => ({ tag: `${i + 1}-${platformString(image.platform).replaceAll('/', '-')}`, spec: wrapperSpec(p) })),
+    spec: primary.spec,
+    variants: variants.map(({ image, prepared: p }, i) => ({ tag: `${i + 1}-${platformString(image.platform).replaceAll('/', '-')}`, spec: wrapperSpec(p).spec })),
+    homeArgs: primary.perUser,
     commands: info.environment.commands,
-    launcherPath: options.launcherPath,
+    launcherPath,
     sources: [info.lockFile, info.declaration.file],
     lockBytes,
     lockDigest: `sha256:${info.lockHex}`,
