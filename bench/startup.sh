@@ -28,13 +28,15 @@ mkdir -p "$project"
 printf 'version: 1\nenvironments:\n  bb:\n    image: oci:%s:latest\n    platforms: [linux/amd64]\n' "$bench_tmp/layout" > "$project/envlock.yaml"
 chmod -R a+rwX "$bench_tmp"
 [ "$(id -u)" = 0 ] && chown -R "$user" "$bench_tmp"
-export HOME="$bench_tmp" ENVLOCK_STORE="$bench_tmp/store"
+# A tree, as ch-run and chroot use (an unprivileged pull may otherwise make a squashfs image).
+export HOME="$bench_tmp" ENVLOCK_STORE="$bench_tmp/store" ENVLOCK_IMAGE_FORMAT=tree
 envlock="node $bench_repo/dist/bundle/envlock.js"
-in_project() { (cd "$project" && as_user env HOME="$HOME" ENVLOCK_STORE="$ENVLOCK_STORE" "$@"); }
+with_env="env HOME=$HOME ENVLOCK_STORE=$ENVLOCK_STORE ENVLOCK_IMAGE_FORMAT=tree"
+in_project() { (cd "$project" && as_user $with_env "$@"); }
 in_project $envlock lock -q >/dev/null
-in_project $envlock pull -q >/dev/null
+in_project $envlock pull -q >/dev/null || { echo "bench: the pull failed" >&2; exit 1; }
 # The full CLI records what the repeated commands are answered from: one of each.
-in_project $envlock pull -q >/dev/null
+in_project $envlock pull -q >/dev/null || { echo "bench: the pull failed" >&2; exit 1; }
 in_project $envlock --offline lock --check >/dev/null
 in_project $envlock run bb -- /bin/true
 rootfs=$(ls -d "$ENVLOCK_STORE"/rootfs/sha256/*/ | head -1)
@@ -47,7 +49,6 @@ prefix=""
 [ "$(id -u)" = 0 ] && prefix="setpriv --reuid=$(id -u "$user") --regid=$(id -g "$user") --clear-groups -- "
 cd "$project"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-with_env="env HOME=$HOME ENVLOCK_STORE=$ENVLOCK_STORE"
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$bench_tmp/startup.json" \
   "${prefix}$with_env $envlock run bb -- /bin/true" \
   "${prefix}$with_env $envlock pull" \
