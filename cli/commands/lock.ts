@@ -58,7 +58,7 @@ unchanged registries writes byte-identical output. Nothing is written when any e
     const extraPlatforms = flag.list(args, 'platform').map((p) => normalisePlatform(p));
     const update = flag.list(args, 'update');
     const { openSources } = await import('../../core/resolve/open-source.js');
-    const sources = await openSources(ctx);
+    const sources = await openSources(ctx, { metadataOnly: true });
     let outcome;
     try {
       const { lockProject } = await import('../../core/resolve/lock-project.js');

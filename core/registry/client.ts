@@ -3,7 +3,6 @@
 
 import type { LookupFunction } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
-import type { Agent } from 'undici';
 import type { Context } from '../context.js';
 import { EnvlockError, isEnvlockError } from '../errors.js';
 import { assertDigest, isDigest } from '../oci/digest.js';
@@ -17,6 +16,7 @@ import { checkManifest, MAX_MANIFEST_BYTES, verifyBlob, type ManifestDescriptor,
 import { withDigest, type RegistryReference } from './reference.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { DEFAULT_TIMEOUTS, timeoutsFrom } from './timeouts.js';
+import type { Dispatcher } from './slim-http.js';
 import { readAll, Transport, type TransportResponse, type WaitNotice } from './transport.js';
 
 export interface ClientOptions {
@@ -30,6 +30,11 @@ export interface ClientOptions {
   connections?: number;
   /** Host name lookup override (like curl --resolve); tests map names to 127.0.0.1 with it. */
   lookup?: LookupFunction;
+  /**
+   * The HTTP client: undici (the default, for blob downloads) or the small node:http one
+   * (slim-http.ts) for commands that fetch only metadata and should not pay for loading undici.
+   */
+  http?: 'undici' | 'slim';
 }
 
 export interface BlobResponse {
@@ -55,7 +60,7 @@ export class RegistryClient {
 
   constructor(
     private readonly ctx: Context,
-    private readonly agent: Agent,
+    private readonly agent: Dispatcher,
     readonly config: RegistryConfig,
     retry: RetryPolicy,
     waiting: WaitNotice = { noticeMs: DEFAULT_TIMEOUTS.noticeMs, headersMs: DEFAULT_TIMEOUTS.headersMs },
@@ -248,18 +253,27 @@ function guardStream(body: Readable, subject: Subject, signal: AbortSignal, limi
   return guard;
 }
 
-/** Creates a client with one pooled Agent; undici is imported here, not at start-up. */
+/** Creates a client with one pooled HTTP client; undici is imported here, not at start-up. */
 export async function createRegistryClient(ctx: Context, options: ClientOptions = {}): Promise<RegistryClient> {
-  const { Agent } = await import('undici');
   const limits = timeoutsFrom(ctx.env);
   const headersMs = options.headersTimeoutMs ?? limits.headersMs;
-  const agent = new Agent({
-    connections: options.connections ?? 8,
-    keepAliveTimeout: 10_000,
-    connect: { timeout: options.connectTimeoutMs ?? limits.connectMs, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) },
-    headersTimeout: headersMs,
-    bodyTimeout: options.bodyIdleTimeoutMs ?? limits.bodyIdleMs,
-  });
+  const connections = options.connections ?? 8;
+  const connectMs = options.connectTimeoutMs ?? limits.connectMs;
+  const bodyIdleMs = options.bodyIdleTimeoutMs ?? limits.bodyIdleMs;
+  let agent: Dispatcher;
+  if (options.http === 'slim') {
+    const { SlimHttp } = await import('./slim-http.js');
+    agent = new SlimHttp({ connections, connectTimeoutMs: connectMs, headersTimeoutMs: headersMs, bodyIdleTimeoutMs: bodyIdleMs, keepAliveMs: 10_000, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) });
+  } else {
+    const { Agent } = await import('undici');
+    agent = new Agent({
+      connections,
+      keepAliveTimeout: 10_000,
+      connect: { timeout: connectMs, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) },
+      headersTimeout: headersMs,
+      bodyTimeout: bodyIdleMs,
+    });
+  }
   const config = options.config ?? (await loadRegistryConfig(ctx));
   return new RegistryClient(ctx, agent, config, { ...DEFAULT_RETRY, ...options.retry }, { noticeMs: Math.min(limits.noticeMs, Math.floor(headersMs / 2)), headersMs });
 }

@@ -3,12 +3,12 @@
 // "MUST NOT forward Authorization headers across host boundaries"), and error mapping.
 
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { EnvlockError } from '../errors.js';
 import type { Authenticator, AuthTarget } from './auth.js';
 import type { Endpoint } from './endpoints.js';
 import { registryErrorDetail, statusFailure, transportFailure, failureCode, type Subject } from './failures.js';
 import { originOf } from './hosts.js';
+import type { Dispatcher } from './slim-http.js';
 import { RETRY_ERRNOS, RETRY_STATUSES, retryDelay, sleep, type RetryPolicy } from './retry.js';
 
 export interface TransportResponse {

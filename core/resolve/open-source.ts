@@ -29,7 +29,11 @@ function adapt(image: ImageSource): ResolveSource {
   };
 }
 
-export async function openSources(ctx: Context): Promise<SourceFactory> {
+/**
+ * `metadataOnly`: the run fetches manifests and configs, never layers (lock), so its registry
+ * client uses the small HTTP client instead of loading undici.
+ */
+export async function openSources(ctx: Context, options: { metadataOnly?: boolean } = {}): Promise<SourceFactory> {
   let client: Promise<RegistryClient> | undefined;
   // registries.conf and friends are read once per run, not once per environment.
   let config: Promise<RegistryConfig> | undefined;
@@ -43,7 +47,7 @@ export async function openSources(ctx: Context): Promise<SourceFactory> {
       let image: ImageSource;
       if (reference.kind === 'registry') {
         const shared = await config!;
-        client ??= import('../registry/client.js').then((m) => m.createRegistryClient(ctx, { config: shared }));
+        client ??= import('../registry/client.js').then((m) => m.createRegistryClient(ctx, { config: shared, ...(options.metadataOnly ? { http: 'slim' as const } : {}) }));
         image = await openSource(reference, ctx, { client: await client });
       } else {
         image = await openSource(reference, ctx);

@@ -32,9 +32,14 @@ afterEach(async () => {
   fs.rmSync(home, { recursive: true, force: true });
 });
 
+/** Which HTTP client the tests run over: undici, or the small one (client-slim.test.ts sets it). */
+function registryHttp(): 'undici' | 'slim' {
+  return (globalThis as { envlockTestRegistryHttp?: 'slim' }).envlockTestRegistryHttp ?? 'undici';
+}
+
 async function makeClient(env: Record<string, string> = {}, options: ClientOptions = {}, offline = false): Promise<RegistryClient> {
   const ctx = makeContext({ env: { HOME: home, ...env }, offline });
-  client = await createRegistryClient(ctx, { config: emptyRegistryConfig(), retry: { attempts: 4, baseDelayMs: 10, maxDelayMs: 3000 }, ...options });
+  client = await createRegistryClient(ctx, { config: emptyRegistryConfig(), retry: { attempts: 4, baseDelayMs: 10, maxDelayMs: 3000 }, http: registryHttp(), ...options });
   return client;
 }
 
