@@ -2,6 +2,7 @@
 // the symbol versions each one needs (verneed) must all be defined (verdef) by the image's
 // libc, ld.so, libm…, compared as sets of names (pitfalls 4.2), and the ELF machine must match.
 
+import { closeSync, openSync, readdirSync, readSync, statSync, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EnvlockError } from '../errors.js';
@@ -114,15 +115,65 @@ function incompatible(message: string, hint: string, details: Record<string, unk
   throw new EnvlockError('ABI_INCOMPATIBLE', message, { hint, details });
 }
 
+const SHARED_OBJECT = /\.so(\.[0-9]+)*$/;
+/** How far into a mounted directory libraries are looked for, and how many entries at most. */
+const DIR_DEPTH = 4;
+const DIR_ENTRIES = 20_000;
+
+function isElf(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const magic = Buffer.alloc(4);
+    return readSync(fd, magic, 0, 4, 0) === 4 && magic.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /**
- * Every ELF library a plan puts into the container: the injected libraries, and CDI mounts of
- * shared objects (NVIDIA specs mount driver libraries straight into /usr/lib/…).
+ * The ELF shared objects in a mounted host directory (issue 12.7: a CDI spec may mount a whole
+ * folder of driver libraries): regular files named like shared objects, symlinks not followed,
+ * linker scripts and other non-ELF files skipped.
+ */
+function librariesInDir(dir: string, found: AbiLibrary[]): void {
+  let seen = 0;
+  const walk = (at: string, depth: number): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(at, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (++seen > DIR_ENTRIES) return;
+      const where = path.join(at, entry.name);
+      if (entry.isDirectory() && depth < DIR_DEPTH) walk(where, depth + 1);
+      else if (entry.isFile() && SHARED_OBJECT.test(entry.name) && isElf(where) && !found.some((f) => f.hostPath === where)) found.push({ hostPath: where, soname: entry.name });
+    }
+  };
+  walk(dir, 1);
+}
+
+/**
+ * Every ELF library a plan puts into the container: the injected libraries, CDI mounts of
+ * shared objects (NVIDIA specs mount driver libraries straight into /usr/lib/…), and the shared
+ * objects inside mounted directories.
  */
 export function librariesInPlan(plan: Pick<InjectionPlan, 'libraries' | 'mounts'>): AbiLibrary[] {
   const found: AbiLibrary[] = plan.libraries.map((l) => ({ hostPath: l.hostPath, soname: l.soname }));
   for (const m of plan.mounts) {
     const name = path.posix.basename(m.containerPath);
-    if (/\.so(\.[0-9]+)*$/.test(name) && !found.some((f) => f.hostPath === m.hostPath)) found.push({ hostPath: m.hostPath, soname: name });
+    let directory = false;
+    try {
+      directory = statSync(m.hostPath).isDirectory();
+    } catch {
+      // a missing source is the mount's own error, reported where it is made
+    }
+    if (directory) librariesInDir(m.hostPath, found);
+    else if (SHARED_OBJECT.test(name) && !found.some((f) => f.hostPath === m.hostPath)) found.push({ hostPath: m.hostPath, soname: name });
   }
   return found;
 }
