@@ -4,6 +4,7 @@
 import { EnvlockError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { GLOBAL_FLAGS, type CommandSpec, type FlagSpec, type ParsedArgs } from './command-spec.js';
+import { quoted } from '../core/shown.js';
 
 export interface SplitArgv {
   command: string | undefined;
@@ -66,7 +67,7 @@ export function parseArgs(tokens: string[], spec: Pick<CommandSpec, 'name' | 'fl
       negated = flag !== undefined;
     }
     if (!flag) {
-      throw new EnvlockError('UNKNOWN_FLAG', `Unknown flag \`${name}\`${where}.${didYouMean(name, flagNames(known))}`, {
+      throw new EnvlockError('UNKNOWN_FLAG', `Unknown flag ${quoted(name)}${where}.${didYouMean(name, flagNames(known))}`, {
         hint: spec ? `Run \`envlock ${spec.name} --help\` to see its flags.` : 'Run `envlock --help` to see the global flags.',
       });
     }
@@ -80,7 +81,7 @@ export function parseArgs(tokens: string[], spec: Pick<CommandSpec, 'name' | 'fl
     else if (i + 1 < tokens.length) value = tokens[++i]!;
     else throw new EnvlockError('FLAG_VALUE', `Flag \`--${flag.name}\` needs a value${flag.valueName ? ` (${flag.valueName})` : ''}.`, { hint: `Write \`--${flag.name} ${flag.valueName ?? 'VALUE'}\`.` });
     if (flag.choices && !flag.choices.includes(value)) {
-      throw new EnvlockError('FLAG_VALUE', `Flag \`--${flag.name}\` got \`${value}\`; expected one of ${flag.choices.join(', ')}.${didYouMean(value, flag.choices)}`);
+      throw new EnvlockError('FLAG_VALUE', `Flag \`--${flag.name}\` got ${quoted(value)}; expected one of ${flag.choices.join(', ')}.${didYouMean(value, flag.choices)}`);
     }
     if (flag.type === 'list') {
       const list = (parsed.flags[flag.name] as string[] | undefined) ?? [];

@@ -16,6 +16,7 @@ import { plainReporter } from './output/plain-reporter.js';
 import { describeError, failureEnvelope, humanError, internalError, successEnvelope } from './output/render.js';
 import { outputMode, progressInterval } from './output/style.js';
 import { envlockVersion } from '../core/version.js';
+import { quoted } from '../core/shown.js';
 
 interface Outcome {
   stdout: string;
@@ -48,7 +49,7 @@ function resolveDirectory(args: ParsedArgs): string {
   } catch {
     isDir = false;
   }
-  if (!isDir) throw new EnvlockError('FLAG_VALUE', `Directory \`${dir}\` given to -C/--directory does not exist.`, { hint: 'Pass an existing directory.' });
+  if (!isDir) throw new EnvlockError('FLAG_VALUE', `Directory ${quoted(dir)} given to -C/--directory does not exist.`, { hint: 'Pass an existing directory.' });
   return resolved;
 }
 
@@ -73,7 +74,7 @@ async function execute(argv: string[], json: boolean): Promise<Outcome & { comma
   }
   const entry = findCommand(name);
   if (!entry) {
-    throw new EnvlockError('UNKNOWN_COMMAND', `Unknown command \`${name}\`.${didYouMean(name, COMMANDS.map((c) => c.name))}`, { hint: 'Run `envlock --help` to list the commands.' });
+    throw new EnvlockError('UNKNOWN_COMMAND', `Unknown command ${quoted(name)}.${didYouMean(name, COMMANDS.map((c) => c.name))}`, { hint: 'Run `envlock --help` to list the commands.' });
   }
   const spec: CommandSpec = await entry.load();
   let args: ParsedArgs;

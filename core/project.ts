@@ -10,6 +10,7 @@ import { maskCpuFeatures } from './arch/cpu-mask.js';
 import { assertFresh, readLockfile, LOCKFILE_NAME, type Lockfile, type LockedEnvironment } from '../lockfiles/index.js';
 import { EnvlockError } from './errors.js';
 import { projectDir, searchedDirectories } from './project-dir.js';
+import { quoted } from './shown.js';
 
 export interface Project {
   decl: Declaration;
@@ -50,7 +51,7 @@ export async function loadProject(ctx: Context, options: LoadProjectOptions): Pr
 
 export function lockedEnvironment(project: Project, name: string): LockedEnvironment {
   const locked = project.lock.environments.find((e) => e.name === name);
-  if (!locked) throw new EnvlockError('LOCK_STALE', `${LOCKFILE_NAME} has no entry for environment \`${name}\`.`, { hint: 'Run `envlock lock`.' });
+  if (!locked) throw new EnvlockError('LOCK_STALE', `${LOCKFILE_NAME} has no entry for environment ${quoted(name)}.`, { hint: 'Run `envlock lock`.' });
   return locked;
 }
 

@@ -1,10 +1,11 @@
 // Reads envlock.lock into the model. The version field is read first, so a lockfile written by a
 // newer envlock is refused with a clear message even when the rest of it would not parse.
 
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import TOML from '@iarna/toml';
 import { EnvlockError, errnoCode } from '../core/errors.js';
+import { readBounded } from '../core/fs/read-bounded.js';
+import { LOCKFILE_MAX_BYTES, describeLimit } from '../core/input-limits.js';
 import { canonicalLockfile } from './canonical.js';
 import type { Lockfile } from './model.js';
 import { LOCKFILE_NAME, LOCKFILE_VERSION } from './model.js';
@@ -94,8 +95,16 @@ export async function readLockfile(dir: string): Promise<Lockfile | undefined> {
   const file = path.join(dir, LOCKFILE_NAME);
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(file);
+    const read = await readBounded(file, LOCKFILE_MAX_BYTES);
+    if ('tooLarge' in read) {
+      throw new EnvlockError('LOCK_INVALID', `${file} is ${read.tooLarge.toLocaleString('en-US')} bytes, more than the ${describeLimit(LOCKFILE_MAX_BYTES)} envlock reads.`, {
+        hint: 'A lock holds about 1 KiB per image; check that this is the file envlock wrote, or run `envlock lock` to write it again.',
+        details: { file, size: read.tooLarge, limit: LOCKFILE_MAX_BYTES },
+      });
+    }
+    bytes = read.bytes;
   } catch (error) {
+    if (error instanceof EnvlockError) throw error;
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw new EnvlockError('IO', `Could not read ${file}: ${(error as Error).message}.`, {
       hint: 'Check that the file is readable.',

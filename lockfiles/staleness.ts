@@ -9,6 +9,7 @@ import type { EnvironmentInputs } from './declaration-hash.js';
 import { declarationHash, environmentInputs, lockedInputs } from './declaration-hash.js';
 import type { Lockfile } from './model.js';
 import { LOCKFILE_NAME, LOCKFILE_VERSION } from './model.js';
+import { quoted, shown } from '../core/shown.js';
 
 export const REASON_NO_LOCK = `no ${LOCKFILE_NAME} exists`;
 export const REASON_HASH = 'declaration changed since the lock was written';
@@ -19,9 +20,9 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 /** Reasons one environment's lock no longer fits its declaration, in field order. */
 function environmentReasons(declared: EnvironmentInputs, locked: EnvironmentInputs): string[] {
-  const name = `\`${declared.name}\``;
+  const name = quoted(declared.name);
   const reasons: string[] = [];
-  if (declared.image !== locked.image) reasons.push(`image of ${name} changed from ${locked.image} to ${declared.image}`);
+  if (declared.image !== locked.image) reasons.push(`image of ${name} changed from ${shown(locked.image)} to ${shown(declared.image)}`);
   const removed = locked.platforms.filter((p) => !declared.platforms.includes(p));
   const added = declared.platforms.filter((p) => !locked.platforms.includes(p));
   for (const p of removed) reasons.push(`platform ${p} is no longer declared for ${name}`);
@@ -54,8 +55,8 @@ export function staleReasons(decl: Declaration, lock: Lockfile | undefined): str
   for (const name of sortedSet([...declared.keys(), ...locked.keys()])) {
     const d = declared.get(name);
     const l = locked.get(name);
-    if (d === undefined) reasons.push(`environment \`${name}\` was removed`);
-    else if (l === undefined) reasons.push(`environment \`${name}\` was added`);
+    if (d === undefined) reasons.push(`environment ${quoted(name)} was removed`);
+    else if (l === undefined) reasons.push(`environment ${quoted(name)} was added`);
     else reasons.push(...environmentReasons(d, l));
   }
   if (reasons.length === 0 && lock.declarationHash !== declarationHash(decl)) reasons.push(REASON_HASH);

@@ -6,6 +6,7 @@ import { isDigest } from '../core/oci/digest.js';
 import { nearest } from '../core/suggest.js';
 import type { WireDescriptor, WireEnvironment, WireHost, WireImage, WireLockfile } from './wire.js';
 import { DESCRIPTOR_KEYS, ENVIRONMENT_KEYS, HOST_KEYS, IMAGE_KEYS, TOP_KEYS } from './wire.js';
+import { quoted } from '../core/shown.js';
 
 type Table = Record<string, unknown>;
 
@@ -41,7 +42,7 @@ export class WireChecker {
       if (!keys.includes(name)) {
         const guess = nearest(name, keys);
         const where = field === '' ? name : `${field}.${name}`;
-        this.fail(where, `is not a lockfile field${guess === undefined ? '' : ` (did you mean \`${guess}\`?)`}`);
+        this.fail(where, `is not a lockfile field${guess === undefined ? '' : ` (did you mean ${quoted(guess)}?)`}`);
       }
     }
     return value;

@@ -9,6 +9,7 @@ import { findEnvironment } from '../../core/declaration/select.js';
 import { EnvlockError } from '../../core/errors.js';
 import { loadProject, lockedEnvironment } from '../../core/project.js';
 import { platformString } from '../../lockfiles/index.js';
+import { quoted } from '../../core/shown.js';
 
 interface ExportResult {
   directory: string;
@@ -51,7 +52,7 @@ then use \`oci:DIR:TAG\` with no registry and no network.`,
     const need = (digest: string, what: string) => {
       const file = findBlob(store, digest);
       if (file === undefined) {
-        throw new EnvlockError('IMAGE_NOT_PULLED', `The ${what} of \`${name}\` (${digest}) is not in the store.`, { hint: `Run \`envlock pull ${name} --all-platforms\`, then export again.` });
+        throw new EnvlockError('IMAGE_NOT_PULLED', `The ${what} of ${quoted(name)} (${digest}) is not in the store.`, { hint: `Run \`envlock pull ${name} --all-platforms\`, then export again.` });
       }
       blobs.set(digest, file);
     };

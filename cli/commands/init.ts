@@ -13,6 +13,7 @@ import { EnvlockError, errnoCode } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fs/atomic-write.js';
 import { flag } from '../args.js';
 import type { CommandSpec } from '../command-spec.js';
+import { quoted } from '../../core/shown.js';
 
 export interface InitResult {
   file: string;
@@ -72,11 +73,11 @@ export const command: CommandSpec<InitResult> = {
     const format = (flag.str(args, 'format') ?? 'yaml') as DeclarationFormat;
     const image = flag.str(args, 'image');
     if (image !== undefined && (image.trim() === '' || /[\s\0]/.test(image))) {
-      throw new EnvlockError('FLAG_VALUE', `Flag \`--image\` got \`${image}\`, which is not an image reference.`, { hint: 'Pass a reference such as `python:3.12-slim`.' });
+      throw new EnvlockError('FLAG_VALUE', `Flag \`--image\` got ${quoted(image)}, which is not an image reference.`, { hint: 'Pass a reference such as `python:3.12-slim`.' });
     }
     const requested = flag.str(args, 'name');
     if (requested !== undefined && !isEnvironmentName(requested)) {
-      throw new EnvlockError('FLAG_VALUE', `Flag \`--name\` got \`${requested}\`, which is not a valid environment name: ${ENVIRONMENT_NAME_RULE}.`, {
+      throw new EnvlockError('FLAG_VALUE', `Flag \`--name\` got ${quoted(requested)}, which is not a valid environment name: ${ENVIRONMENT_NAME_RULE}.`, {
         hint: `Pass a name such as \`${sanitiseEnvironmentName(requested) ?? 'analysis'}\`.`,
       });
     }
@@ -108,10 +109,10 @@ export const command: CommandSpec<InitResult> = {
       }
     }
     const note = replaced.length > 0 ? ` (replaced ${replaced.map((r) => path.basename(r)).join(' and ')})` : '';
-    const next = image === undefined ? `Set the image of \`${name}\`, then run \`envlock lock\`.` : 'Next: run `envlock lock` to pin it.';
+    const next = image === undefined ? `Set the image of ${quoted(name)}, then run \`envlock lock\`.` : 'Next: run `envlock lock` to pin it.';
     return {
       result: { file, format, environment: name, replaced },
-      text: `Wrote ${path.basename(file)} with environment \`${name}\`${note}. ${next}\n`,
+      text: `Wrote ${path.basename(file)} with environment ${quoted(name)}${note}. ${next}\n`,
     };
   },
 };

@@ -18,6 +18,7 @@ import { Store } from '../../core/store/store.js';
 import { flag } from '../args.js';
 import type { CommandOutcome, CommandSpec, ParsedArgs } from '../command-spec.js';
 import { projectDir } from '../../core/project-dir.js';
+import { quoted } from '../../core/shown.js';
 
 export const SUBCOMMANDS = ['publish', 'index', 'resolve', 'unknown', 'show', 'display', 'whatis', 'help', 'spider', 'avail', 'keyword', 'overview'] as const;
 
@@ -160,7 +161,7 @@ export const command: CommandSpec = {
         return { result: { modules: matches.map(moduleLabel) }, text: spiderNameText(requested, matches) };
       }
       default:
-        throw new EnvlockError('USAGE', sub === undefined ? '`envlock module` needs a sub-command.' : `\`envlock module\` has no sub-command \`${sub}\`.`, {
+        throw new EnvlockError('USAGE', sub === undefined ? '`envlock module` needs a sub-command.' : `\`envlock module\` has no sub-command ${quoted(sub)}.`, {
           hint: `Use one of: ${SUBCOMMANDS.join(', ')}.`,
         });
     }

@@ -8,6 +8,7 @@ import { EnvlockError } from '../../core/errors.js';
 import { shellQuote } from '../../core/modules/wrapper-script.js';
 import { flag } from '../args.js';
 import type { CommandSpec } from '../command-spec.js';
+import { quoted } from '../../core/shown.js';
 
 export const SHIM_SHELLS = ['bash', 'zsh', 'sh'] as const;
 
@@ -50,7 +51,7 @@ export const command: CommandSpec<ShimResult> = {
     if (flag.bool(args, 'path')) return { result: { shell: undefined, path: file }, text: `${file}\n` };
     const shell = args.positionals[0];
     if (shell === undefined || !(SHIM_SHELLS as readonly string[]).includes(shell)) {
-      throw new EnvlockError('USAGE', shell === undefined ? '`envlock shim` needs the name of a shell.' : `\`envlock shim\` does not know the shell \`${shell}\`.`, {
+      throw new EnvlockError('USAGE', shell === undefined ? '`envlock shim` needs the name of a shell.' : `\`envlock shim\` does not know the shell ${quoted(shell)}.`, {
         hint: 'Run `eval "$(envlock shim bash)"` (or zsh, or sh for POSIX shells), or `envlock shim --path`.',
       });
     }

@@ -4,6 +4,7 @@
 import { flag } from '../args.js';
 import type { CommandSpec } from '../command-spec.js';
 import { EnvlockError } from '../../core/errors.js';
+import { quoted } from '../../core/shown.js';
 
 export const SUBCOMMANDS = ['plugstack', 'prepare'] as const;
 
@@ -43,7 +44,7 @@ error before any task starts. It never downloads anything. See docs/slurm.md.`,
       const prepared = await prepareForSlurm({ name, ...(project !== undefined ? { project } : {}), ...(node ? { node } : {}) }, ctx);
       return { result: prepared, text: renderSlurmPrepared(prepared) };
     }
-    throw new EnvlockError('USAGE', sub === undefined ? '`envlock slurm` needs a sub-command.' : `\`envlock slurm\` has no sub-command \`${sub}\`.`, {
+    throw new EnvlockError('USAGE', sub === undefined ? '`envlock slurm` needs a sub-command.' : `\`envlock slurm\` has no sub-command ${quoted(sub)}.`, {
       hint: `Use one of: ${SUBCOMMANDS.join(', ')}.`,
     });
   },

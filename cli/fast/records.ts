@@ -8,6 +8,7 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DECLARATION_FILES } from '../../core/declaration/model.js';
+import { DECLARATION_MAX_BYTES, LOCKFILE_MAX_BYTES } from '../../core/input-limits.js';
 import { discoverProjectDir } from '../../core/project-dir.js';
 import { LOCKFILE_NAME } from '../../lockfiles/model.js';
 
@@ -28,8 +29,8 @@ export interface ProjectFiles {
   stamp: string;
 }
 
-/** An open-read-stat of one file; undefined when it is not there, null when it is odd. */
-function readRegular(file: string): { text: string; stamp: string } | undefined | null {
+/** An open-read-stat of one file; undefined when it is not there, null when it is odd or over `limit` bytes. */
+function readRegular(file: string, limit: number): { text: string; stamp: string } | undefined | null {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY);
@@ -38,7 +39,8 @@ function readRegular(file: string): { text: string; stamp: string } | undefined 
   }
   try {
     const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile()) return null;
+    // Past the limit the full CLI explains the refusal (input-limits.ts).
+    if (!st.isFile() || st.size > BigInt(limit)) return null;
     return { text: readFileSync(fd, 'latin1'), stamp: `${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}` };
   } catch {
     return null;
@@ -54,11 +56,11 @@ function readRegular(file: string): { text: string; stamp: string } | undefined 
 export function readProjectFiles(dir: string): ProjectFiles | undefined {
   let found: { name: string; text: string; stamp: string } | undefined;
   for (const name of DECLARATION_FILES) {
-    const file = readRegular(path.join(dir, name));
+    const file = readRegular(path.join(dir, name), DECLARATION_MAX_BYTES);
     if (file === null || (file !== undefined && found !== undefined)) return undefined;
     if (file !== undefined) found = { name, ...file };
   }
-  const lock = readRegular(path.join(dir, LOCKFILE_NAME));
+  const lock = readRegular(path.join(dir, LOCKFILE_NAME), LOCKFILE_MAX_BYTES);
   if (found === undefined || lock === undefined || lock === null) return undefined;
   return { dir, declaration: found.name, declarationText: found.text, lockText: lock.text, stamp: `${found.stamp}/${lock.stamp}` };
 }

@@ -4,6 +4,7 @@
 import { createElement as h, type ReactElement } from 'react';
 import { render, Static, Box, Text } from 'ink';
 import type { ProgressTask, Reporter } from '../../core/context.js';
+import { terminalSafe } from '../../core/shown.js';
 import type { PlainReporterOptions } from './plain-reporter.js';
 import { progressLine } from './progress-line.js';
 
@@ -47,7 +48,7 @@ export function inkReporter(options: PlainReporterOptions): Reporter {
     }, 80).unref();
   };
   const say = (text: string, colour?: string) => {
-    messages.push({ id: nextId++, text, ...(colour ? { colour } : {}) });
+    messages.push({ id: nextId++, text: terminalSafe(text), ...(colour ? { colour } : {}) });
     instance.rerender(view());
   };
   return {

@@ -2,6 +2,7 @@
 
 import type { ProgressTask, Reporter } from '../../core/context.js';
 import { formatBytes } from '../../core/format-bytes.js';
+import { terminalSafe } from '../../core/shown.js';
 import { paint } from './style.js';
 
 export interface PlainReporterOptions {
@@ -60,14 +61,15 @@ export function plainReporter(options: PlainReporterOptions): Reporter {
     write(`${pick.label}: ${total === undefined ? formatBytes(pick.done) : `${formatBytes(pick.done)} of ${formatBytes(total)} (${percent(pick.done, total)})`}${rate}`);
   };
   return {
+    // Messages may carry a registry's or a layer's text: no control character reaches the terminal.
     info(message) {
-      if (!options.quiet) write(message);
+      if (!options.quiet) write(terminalSafe(message));
     },
     warn(message) {
-      write(`${style.yellow('warning:')} ${message}`);
+      write(`${style.yellow('warning:')} ${terminalSafe(message)}`);
     },
     debug(message) {
-      if (options.verbose) write(style.dim(message));
+      if (options.verbose) write(style.dim(terminalSafe(message)));
     },
     task(label, total): ProgressTask {
       const t: Running = { label, size: total, done: 0, started: now(), lastLine: 0, announced: false, resumedAt: 0 };

@@ -1,7 +1,16 @@
 // Final output: the --json envelope on stdout, or human text on stdout and errors on stderr.
 
 import { EnvlockError } from '../../core/errors.js';
+import { shortened, terminalSafe } from '../../core/shown.js';
 import { paint } from './style.js';
+
+/** Past this a message line is cut in the middle: a net for values echoed without `shown` (13.6). */
+const MESSAGE_LINE_MAX = 1000;
+
+/** Message text as a terminal gets it: its own line breaks kept, other controls escaped, lines capped. */
+function printable(text: string): string {
+  return terminalSafe(text).split('\n').map((line) => shortened(line, MESSAGE_LINE_MAX)).join('\n');
+}
 
 export { successEnvelope } from './envelope.js';
 
@@ -27,8 +36,8 @@ export function describeError(error: EnvlockError): JsonFailure {
 
 export function humanError(error: EnvlockError, colour: boolean): string {
   const style = paint(colour);
-  const lines = [`${style.red('error:')} ${error.message}`];
-  if (error.hint) lines.push(`${style.dim('hint:')} ${error.hint}`);
+  const lines = [`${style.red('error:')} ${printable(error.message)}`];
+  if (error.hint) lines.push(`${style.dim('hint:')} ${printable(error.hint)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -6,6 +6,7 @@ import type { ArchFlags } from '../../lockfiles/model.js';
 import { nearest } from '../suggest.js';
 import { findLevel, LEVEL_NAMES, LEVELS } from './levels.js';
 import { MICROARCH_ALIASES, MICROARCHS, type ResolvedMicroarch } from './microarch-table.js';
+import { quoted } from '../shown.js';
 
 export { MICROARCHS, MICROARCH_ALIASES, type ResolvedMicroarch } from './microarch-table.js';
 
@@ -44,7 +45,7 @@ export function resolveCpuRequirement(name: string): CpuRequirement {
   const micro = findMicroarch(name);
   if (micro) return { architecture: micro.architecture, level: micro.base, microarch: micro.name, features: [...micro.features] };
   const guess = nearest(spelling(name), cpuNames());
-  throw new EnvlockError('CPU_LEVEL_UNKNOWN', `CPU \`${name}\` is not a known level or microarchitecture.${guess ? ` Did you mean \`${guess}\`?` : ''}`, {
+  throw new EnvlockError('CPU_LEVEL_UNKNOWN', `CPU ${quoted(name)} is not a known level or microarchitecture.${guess ? ` Did you mean ${quoted(guess)}?` : ''}`, {
     hint: 'Write a level (x86-64, x86-64-v2, x86-64-v3, x86-64-v4, armv8.2-a …) or a microarchitecture such as haswell, znver4 or neoverse-n1; docs/platforms.md lists them all.',
     details: { cpu: name, suggestion: guess },
   });

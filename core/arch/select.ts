@@ -8,6 +8,7 @@ import { platformString } from '../../lockfiles/model.js';
 import { normaliseFeatures, sortCodePoint, splitFeatureList } from './features.js';
 import { findLevel, levelCovers, levelForVariant, normaliseVariant, type CpuLevel } from './levels.js';
 import { findMicroarch, resolveCpuRequirement, type CpuRequirement } from './microarchs.js';
+import { quoted } from '../shown.js';
 
 export { chooseImage, type ChosenImage } from './choose.js';
 
@@ -144,7 +145,7 @@ function matching(offers: Offer[], declared: LockedPlatform): Offer[] {
 function unavailable(reference: string, declared: string, offers: Offer[]): EnvlockError {
   const offered = sortCodePoint([...new Set(offers.map((o) => platformString(o.platform)))]);
   const list = offered.length > 0 ? `it offers ${offered.join(', ')}` : 'it offers no linux platform';
-  return new EnvlockError('PLATFORM_UNAVAILABLE', `Image \`${reference}\` has no manifest for ${declared}; ${list}.`, {
+  return new EnvlockError('PLATFORM_UNAVAILABLE', `Image ${quoted(reference)} has no manifest for ${declared}; ${list}.`, {
     hint: offered.length > 0 ? `Declare one of the offered platforms in \`platforms:\`, or use an image built for ${declared}.` : `Use an image built for ${declared}.`,
     details: { reference, platform: declared, offered },
   });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { BindSpec } from './model.js';
 import { checkKeys, describeType, isTable, readString, type Table } from './fields.js';
 import { childPath, type IssueList } from './issues.js';
+import { quoted } from '../shown.js';
 
 export const BIND_KEYS = ['source', 'target', 'read-only'] as const;
 
@@ -26,7 +27,7 @@ function resolveSource(source: string, where: string, base: BindBase, issues: Is
   }
   if (source === '~' || source.startsWith('~/')) return path.resolve(base.home, source.slice(2));
   if (source.startsWith('~')) {
-    issues.add(where, `\`${source}\` names another user's home; only \`~\` and \`~/…\` are supported.`, { hint: 'Write the absolute path instead.' });
+    issues.add(where, `${quoted(source)} names another user's home; only \`~\` and \`~/…\` are supported.`, { hint: 'Write the absolute path instead.' });
     return undefined;
   }
   return path.resolve(base.dir, source);
@@ -34,12 +35,12 @@ function resolveSource(source: string, where: string, base: BindBase, issues: Is
 
 function checkTarget(target: string, where: string, issues: IssueList): string | undefined {
   if (!target.startsWith('/')) {
-    issues.add(where, `the target \`${target}\` must be an absolute path inside the environment.`);
+    issues.add(where, `the target ${quoted(target)} must be an absolute path inside the environment.`);
     return undefined;
   }
   // `..` could climb out of the root file system once the runtime joins it to the rootfs.
   if (target.split('/').includes('..')) {
-    issues.add(where, `the target \`${target}\` must not contain \`..\`.`);
+    issues.add(where, `the target ${quoted(target)} must not contain \`..\`.`);
     return undefined;
   }
   if (target.includes('\0')) {
@@ -57,12 +58,12 @@ function checkTarget(target: string, where: string, issues: IssueList): string |
 function fromString(text: string, where: string, base: BindBase, issues: IssueList): BindSpec | undefined {
   const parts = text.split(':');
   if (parts.length > 3) {
-    issues.add(where, `\`${text}\` has too many \`:\`; write SRC[:DST[:ro|rw]], or use a table with source and target for paths that contain \`:\`.`);
+    issues.add(where, `${quoted(text)} has too many \`:\`; write SRC[:DST[:ro|rw]], or use a table with source and target for paths that contain \`:\`.`);
     return undefined;
   }
   const [src, dst, mode] = parts as [string, string | undefined, string | undefined];
   if (mode !== undefined && mode !== 'ro' && mode !== 'rw') {
-    issues.add(where, `the mode \`${mode}\` in \`${text}\` must be \`ro\` or \`rw\`.`);
+    issues.add(where, `the mode ${quoted(mode)} in ${quoted(text)} must be \`ro\` or \`rw\`.`);
     return undefined;
   }
   const source = resolveSource(src, where, base, issues);
@@ -117,7 +118,7 @@ export function readBinds(value: unknown, where: string, base: BindBase, issues:
     if (bind === undefined) return;
     const earlier = seen.get(bind.target);
     if (earlier !== undefined) {
-      issues.add(at, `the target \`${bind.target}\` is already bound by ${childPath(where, earlier)}.`);
+      issues.add(at, `the target ${quoted(bind.target)} is already bound by ${childPath(where, earlier)}.`);
       return;
     }
     seen.set(bind.target, i);

@@ -10,6 +10,8 @@ import {
   LIBRARY_NAME, LIBRARY_NAME_RULE, MODULE_NAME, MODULE_NAME_RULE, VARIABLE_NAME, VARIABLE_NAME_RULE,
 } from './names.js';
 import { checkPlatform, platformProblem } from './platform.js';
+import { quoted } from '../shown.js';
+import { checkEnvironmentSize } from './environment-size.js';
 
 export const ENVIRONMENT_KEYS = [
   'image', 'description', 'platforms', 'cpu', 'env', 'prepend-path', 'append-path', 'unset', 'binds', 'host', 'commands', 'provides',
@@ -33,7 +35,7 @@ function readImage(value: unknown, where: string, issues: IssueList): string {
   if (image === undefined) return '';
   // The reference grammar is checked by the resolver; here only what can never be a reference.
   if (image.trim() === '' || /[\s\0]/.test(image)) {
-    issues.add(where, `\`${image}\` is not an image reference: it is empty or contains white space.`);
+    issues.add(where, `${quoted(image)} is not an image reference: it is empty or contains white space.`);
     return '';
   }
   return image;
@@ -59,8 +61,8 @@ function readCpu(value: unknown, where: string, issues: IssueList): string | und
   const badLevel = /^x86[-_]64[-_]v/.test(lower) && !(CPU_LEVELS as readonly string[]).includes(lower);
   if (badLevel || !CPU_NAME.test(cpu)) {
     const spelled = lower.replace(/^x86_64/, 'x86-64');
-    const fix = spelled !== cpu && (CPU_LEVELS as readonly string[]).includes(spelled) ? ` Did you mean \`${spelled}\`?` : '';
-    issues.add(where, `\`${cpu}\` is not valid: ${CPU_NAME_RULE}.${fix}`);
+    const fix = spelled !== cpu && (CPU_LEVELS as readonly string[]).includes(spelled) ? ` Did you mean ${quoted(spelled)}?` : '';
+    issues.add(where, `${quoted(cpu)} is not valid: ${CPU_NAME_RULE}.${fix}`);
     return undefined;
   }
   return cpu;
@@ -78,7 +80,7 @@ function readVariableMap<T>(value: unknown, where: string, issues: IssueList, re
   for (const [name, v] of Object.entries(table)) {
     const at = childPath(where, name);
     if (!VARIABLE_NAME.test(name)) {
-      issues.add(at, `\`${name}\` is not a variable name: ${VARIABLE_NAME_RULE}.`);
+      issues.add(at, `${quoted(name)} is not a variable name: ${VARIABLE_NAME_RULE}.`);
       continue;
     }
     const read_ = read(v, at);
@@ -95,7 +97,7 @@ function readPathEntry(value: unknown, where: string, issues: IssueList): string
     return undefined;
   }
   if (entry.includes(':')) {
-    issues.add(where, `\`${entry}\` contains \`:\`; list each directory as its own entry.`);
+    issues.add(where, `${quoted(entry)} contains \`:\`; list each directory as its own entry.`);
     return undefined;
   }
   return entry;
@@ -156,7 +158,8 @@ export function readEnvironment(name: string, table: Table, where: string, base:
   for (const variable of env.unset) {
     // Index into the list as written (before repeats were dropped), so the path points at the line.
     const index = (table.unset as unknown[]).indexOf(variable);
-    if (Object.hasOwn(env.env, variable)) issues.add(childPath(at('unset'), index), `\`${variable}\` is also set in ${at('env')}; keep only one of the two.`);
+    if (Object.hasOwn(env.env, variable)) issues.add(childPath(at('unset'), index), `${quoted(variable)} is also set in ${at('env')}; keep only one of the two.`);
   }
+  checkEnvironmentSize(env, where, issues);
   return env;
 }

@@ -3,6 +3,7 @@
 
 import { didYouMean } from '../suggest.js';
 import { childPath, type IssueList } from './issues.js';
+import { quoted } from '../shown.js';
 
 export type Table = Record<string, unknown>;
 
@@ -48,7 +49,7 @@ export function readPatterned(value: unknown, path: string, issues: IssueList, p
   const text = readString(value, path, issues);
   if (text === undefined) return undefined;
   if (!pattern.test(text)) {
-    issues.add(path, `\`${text}\` is not valid: ${rule}.`);
+    issues.add(path, `${quoted(text)} is not valid: ${rule}.`);
     return undefined;
   }
   return text;
@@ -84,6 +85,6 @@ export function readChoice<T extends string>(value: unknown, path: string, issue
   const text = readString(value, path, issues, `one of ${choices.join(', ')}`);
   if (text === undefined) return undefined;
   if ((choices as readonly string[]).includes(text)) return text as T;
-  issues.add(path, `\`${text}\` is not one of ${choices.join(', ')}.${didYouMean(text, choices)}`);
+  issues.add(path, `${quoted(text)} is not one of ${choices.join(', ')}.${didYouMean(text, choices)}`);
   return undefined;
 }

@@ -2,6 +2,7 @@
 // at once, and turns them into one EnvlockError that names the file and each key path.
 
 import { EnvlockError, type ErrorCode } from '../errors.js';
+import { shortened } from '../shown.js';
 
 export interface Issue {
   /** Where in the file: environments.analysis.prepend-path.PATH[1] */
@@ -14,7 +15,7 @@ export interface Issue {
 
 /** A path segment as users would write it: bare when it is a plain key, quoted otherwise. */
 export function keySegment(key: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(shortened(key));
 }
 
 /** Joins a parent key path and a child key or list index. */

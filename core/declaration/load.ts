@@ -1,10 +1,12 @@
 // Finding and reading a project's declaration: envlock.yaml or envlock.toml in a directory
 // (never both), parsed by syntax.ts and checked by validate.ts into the Declaration model.
 
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EnvlockError, errnoCode } from '../errors.js';
+import { readBounded } from '../fs/read-bounded.js';
+import { DECLARATION_MAX_BYTES, describeLimit } from '../input-limits.js';
 import { DECLARATION_FILES, type Declaration } from './model.js';
 import { parseSyntax, type DeclarationFormat } from './syntax.js';
 import { validateDeclaration } from './validate.js';
@@ -78,8 +80,16 @@ export async function loadDeclaration(dir: string, options: LoadOptions = {}): P
   }
   let text: string;
   try {
-    text = await readFile(location.file, 'utf8');
+    const read = await readBounded(location.file, DECLARATION_MAX_BYTES);
+    if ('tooLarge' in read) {
+      throw new EnvlockError('DECLARATION_INVALID', `Declaration ${location.file} is ${read.tooLarge.toLocaleString('en-US')} bytes, more than the ${describeLimit(DECLARATION_MAX_BYTES)} envlock reads.`, {
+        hint: 'A declaration names images and edits in a few KiB; check that this is the file you meant, and move data out of it.',
+        details: { file: location.file, size: read.tooLarge, limit: DECLARATION_MAX_BYTES },
+      });
+    }
+    text = read.bytes.toString('utf8');
   } catch (error) {
+    if (error instanceof EnvlockError) throw error;
     throw new EnvlockError('IO', `Cannot read declaration ${location.file}: ${errnoCode(error) ?? String(error)}.`, {
       hint: 'Check that the file is readable by you.',
       cause: error,

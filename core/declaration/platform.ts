@@ -3,6 +3,7 @@
 
 import { EnvlockError } from '../errors.js';
 import { nearest } from '../suggest.js';
+import { quoted } from '../shown.js';
 
 /** Variants per architecture, after image-spec image-index.md "Platform Variants". */
 const VARIANTS: Record<string, RegExp | null> = {
@@ -57,23 +58,23 @@ function candidates(): string[] {
 export function checkPlatform(text: string): { platform: string } | { problem: string } {
   const parts = text.trim().toLowerCase().split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
-    return { problem: `\`${text}\` is not a platform; write os/arch or os/arch/variant` };
+    return { problem: `${quoted(text)} is not a platform; write os/arch or os/arch/variant` };
   }
   const [os, rawArch] = parts as [string, string];
   let arch = ARCH_ALIASES[rawArch] ?? rawArch;
   let variant = parts[2];
   const withVariant = ARCH_WITH_VARIANT[rawArch];
   if (withVariant !== undefined) {
-    if (variant !== undefined && variant !== withVariant[1]) return { problem: `\`${text}\` names ${rawArch}, which is always ${withVariant.join('/')}` };
+    if (variant !== undefined && variant !== withVariant[1]) return { problem: `${quoted(text)} names ${rawArch}, which is always ${withVariant.join('/')}` };
     [arch, variant] = withVariant;
   }
-  if (os !== 'linux') return { problem: `\`${text}\` is not a platform envlock can run: the operating system must be linux` };
-  if (!(arch in VARIANTS)) return { problem: `\`${text}\` names an unknown architecture \`${rawArch}\`` };
+  if (os !== 'linux') return { problem: `${quoted(text)} is not a platform envlock can run: the operating system must be linux` };
+  if (!(arch in VARIANTS)) return { problem: `${quoted(text)} names an unknown architecture ${quoted(rawArch)}` };
   if (variant !== undefined) {
     const allowed = VARIANTS[arch];
     if (!allowed || !allowed.test(variant)) {
       const words = VARIANT_WORDS[arch];
-      return { problem: `\`${text}\` has an unknown variant \`${variant}\` for ${arch}; ${words ? `expected one of ${words}` : `${arch} has no variants`}` };
+      return { problem: `${quoted(text)} has an unknown variant ${quoted(variant)} for ${arch}; ${words ? `expected one of ${words}` : `${arch} has no variants`}` };
     }
     return { platform: `${os}/${arch}/${variant}` };
   }
@@ -94,7 +95,7 @@ export function platformProblem(text: string, problem: string): string {
   const [os, arch] = lower.split('/');
   const underOtherOs = os !== 'linux' && arch !== undefined ? knownArch(arch) : undefined;
   const guess = bare !== undefined ? `linux/${bare}` : underOtherOs !== undefined ? `linux/${underOtherOs}` : nearest(lower, candidates());
-  return `${problem}.${guess ? ` Did you mean \`${guess}\`?` : ''} Valid platforms: ${describeValidPlatforms()}.`;
+  return `${problem}.${guess ? ` Did you mean ${quoted(guess)}?` : ''} Valid platforms: ${describeValidPlatforms()}.`;
 }
 
 /** Normalises one platform or throws PLATFORM_INVALID; for `--platform` flags. */

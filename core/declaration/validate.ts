@@ -8,6 +8,7 @@ import { checkKeys, describeType, isTable } from './fields.js';
 import { childPath, IssueList, issuesError } from './issues.js';
 import { DECLARATION_VERSION, type Declaration, type EnvironmentDecl } from './model.js';
 import { ENVIRONMENT_NAME_RULE, isEnvironmentName } from './names.js';
+import { quoted } from '../shown.js';
 
 export const TOP_LEVEL_KEYS = ['version', 'environments'] as const;
 
@@ -62,7 +63,7 @@ export function validateDeclaration(doc: unknown, options: ValidateOptions): Dec
   } else {
     for (const [name, value] of Object.entries(envs)) {
       const where = childPath('environments', name);
-      if (!isEnvironmentName(name)) issues.add(where, `\`${name}\` is not a valid environment name: ${ENVIRONMENT_NAME_RULE}.`);
+      if (!isEnvironmentName(name)) issues.add(where, `${quoted(name)} is not a valid environment name: ${ENVIRONMENT_NAME_RULE}.`);
       if (!isTable(value)) {
         issues.add(where, `expected a map with at least \`image\`, got ${describeType(value)}.`);
         continue;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Declaration, EnvironmentDecl } from '../declaration/model.js';
 import { EnvlockError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
+import { quoted } from '../shown.js';
 
 export interface Picked {
   env: EnvironmentDecl;
@@ -20,7 +21,7 @@ export function pickEnvironment(decl: Declaration, first: string | undefined, mu
 export function pickEnvironmentName(names: readonly string[], file: string, first: string | undefined, mustBeName: boolean, command: string): { name: string; consumedName: boolean } {
   if (first !== undefined && names.includes(first)) return { name: first, consumedName: true };
   if (mustBeName && first !== undefined) {
-    throw new EnvlockError('ENVIRONMENT_UNKNOWN', `There is no environment \`${first}\` in ${path.basename(file)}.${didYouMean(first, names)}`, { hint: `Pick one of: ${names.join(', ')}.` });
+    throw new EnvlockError('ENVIRONMENT_UNKNOWN', `There is no environment ${quoted(first)} in ${path.basename(file)}.${didYouMean(first, names)}`, { hint: `Pick one of: ${names.join(', ')}.` });
   }
   const fallback = names.length === 1 ? names[0] : names.find((n) => n === 'default');
   if (fallback !== undefined) return { name: fallback, consumedName: false };

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import type { Context } from '../context.js';
 import { composeEnvironment } from '../environment/compose.js';
+import { assertEnvironmentFits } from './environment-fits.js';
 import { EnvlockError } from '../errors.js';
 import type { BindMount, CpuNeeds, DeviceNode, LaunchSpec } from '../runtime/spec.js';
 
@@ -90,6 +91,7 @@ export function launchSpecFor(prepared: PreparedEnvironment, run: Invocation, ct
   const markers = { ...prepared.markers, ...(run.extraEnv ?? {}) };
   const env = composeEnvironment({ imageEnv: prepared.imageEnv, host: ctx.env, decl: prepared.edits, markers, overrides: run.overrides });
   if (ctx.home) env.set('HOME', ctx.home);
+  assertEnvironmentFits(prepared.name, env, argv);
   const spec: LaunchSpec = {
     ...imageSpec(prepared.image),
     binds,

@@ -14,6 +14,7 @@ import { findBlob } from '../store/blob-store.js';
 import { findRootfs } from '../store/find.js';
 import type { Store } from '../store/store.js';
 import type { LockedEnvironment } from '../../lockfiles/index.js';
+import { quoted } from '../shown.js';
 
 async function imagePath(store: Store, configDigest: string): Promise<string[] | undefined> {
   const file = findBlob(store, configDigest);
@@ -55,8 +56,8 @@ export async function missingCommands(store: Store, env: EnvironmentDecl, locked
 
 /** The error for commands the image lacks, naming each and where they were looked for. */
 export function commandsMissing(envName: string, image: string, missing: readonly string[]): EnvlockError {
-  const list = missing.map((c) => `\`${c}\``).join(', ');
-  return new EnvlockError('MODULE_COMMAND_MISSING', `The image of \`${envName}\` (${image}) has no program ${list} on the PATH its commands run with, so ${missing.length === 1 ? 'its wrapper' : 'their wrappers'} could only fail.`, {
+  const list = missing.map((c) => quoted(c)).join(', ');
+  return new EnvlockError('MODULE_COMMAND_MISSING', `The image of ${quoted(envName)} (${image}) has no program ${list} on the PATH its commands run with, so ${missing.length === 1 ? 'its wrapper' : 'their wrappers'} could only fail.`, {
     hint: `Fix \`commands:\` in the declaration (names as \`envlock run ${envName} -- sh -c 'command -v NAME'\` finds them), or add the program's directory with \`prepend-path: { PATH: [...] }\`, then lock and publish again.`,
     details: { environment: envName, missing },
   });

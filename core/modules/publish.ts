@@ -16,6 +16,7 @@ import { prepareModule, type ModuleRuntimeOptions, type PreparedModule } from '.
 import { isModulePart } from './names.js';
 import { isVersionOf } from './prepare.js';
 import { ensureTrustedDir } from './trusted-dir.js';
+import { quoted } from '../shown.js';
 
 export interface PublishInput extends ModuleRuntimeOptions {
   /** The project directory holding envlock.yaml (or .toml) and envlock.lock. */
@@ -40,7 +41,7 @@ export interface PublishResult extends PreparedModule {
 }
 
 function invalidPart(kind: string, value: string): EnvlockError {
-  return new EnvlockError('FLAG_VALUE', `Module ${kind} \`${value}\` is not valid: use letters, digits, \`.\`, \`_\`, \`+\` and \`-\`.`, {
+  return new EnvlockError('FLAG_VALUE', `Module ${kind} ${quoted(value)} is not valid: use letters, digits, \`.\`, \`_\`, \`+\` and \`-\`.`, {
     hint: `Pass a ${kind} such as \`${kind === 'name' ? 'analysis' : '2.0'}\`.`,
   });
 }

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import { platformString, type LockedImage } from '../../lockfiles/index.js';
 import { keepManifestBytes } from './keep-manifest.js';
 import type { PullPlan, PulledEnvironment } from './warm-pull.js';
+import { quoted } from '../shown.js';
 
 export type { PullPlan } from './warm-pull.js';
 
@@ -38,7 +39,7 @@ function imagesToPull(images: LockedImage[], name: string, options: PullProjectO
   if (platforms.length === 0) return [chooseImage(images, host!, { environment: name }).image];
   const chosen = images.filter((i) => platforms.some((p) => platformString(i.platform) === p || platformString(i.platform).startsWith(`${p}/`)));
   if (chosen.length === 0) {
-    throw new EnvlockError('PLATFORM_UNAVAILABLE', `envlock.lock has no image of \`${name}\` for ${platforms.join(', ')}.`, { hint: 'Add the platform to `platforms:` and run `envlock lock`.' });
+    throw new EnvlockError('PLATFORM_UNAVAILABLE', `envlock.lock has no image of ${quoted(name)} for ${platforms.join(', ')}.`, { hint: 'Add the platform to `platforms:` and run `envlock lock`.' });
   }
   return chosen;
 }

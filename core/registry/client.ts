@@ -18,6 +18,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { DEFAULT_TIMEOUTS, timeoutsFrom } from './timeouts.js';
 import type { Dispatcher } from './slim-http.js';
 import { readAll, Transport, type TransportResponse, type WaitNotice } from './transport.js';
+import { quoted } from '../shown.js';
 
 export interface ClientOptions {
   config?: RegistryConfig;
@@ -111,8 +112,8 @@ export class RegistryClient {
 
   private manifestSubject(ref: RegistryReference, endpoint: Endpoint, id: string): Subject {
     const notFound = isDigest(id)
-      ? `Manifest ${id} not found in \`${endpoint.repository}\` at \`${endpoint.host}\``
-      : `Tag \`${id}\` not found in \`${endpoint.repository}\` at \`${endpoint.host}\``;
+      ? `Manifest ${id} not found in ${quoted(endpoint.repository)} at ${quoted(endpoint.host)}`
+      : `Tag ${quoted(id)} not found in ${quoted(endpoint.repository)} at ${quoted(endpoint.host)}`;
     return this.subject(ref, endpoint, 'the manifest', notFound);
   }
 
@@ -169,7 +170,7 @@ export class RegistryClient {
     assertDigest(digest, `a blob of ${ref.canonical()}`);
     const offset = options.offset ?? 0;
     return this.withEndpoints(ref, true, async (endpoint) => {
-      const subject = this.subject(ref, endpoint, `blob ${digest}`, `Blob ${digest} not found in \`${endpoint.repository}\` at \`${endpoint.host}\``);
+      const subject = this.subject(ref, endpoint, `blob ${digest}`, `Blob ${digest} not found in ${quoted(endpoint.repository)} at ${quoted(endpoint.host)}`);
       const signal = this.signal(options.signal);
       const response = await this.transport.send({
         endpoint, subject, method: 'GET', path: `/v2/${endpoint.repository}/blobs/${digest}`,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import TOML from '@iarna/toml';
 import type { Context } from '../context.js';
 import { EnvlockError, errnoCode } from '../errors.js';
+import { quoted } from '../shown.js';
 
 export type PullFromMirror = 'all' | 'digest-only' | 'tag-only';
 
@@ -62,13 +63,13 @@ async function readToml(file: string): Promise<Record<string, unknown> | undefin
 
 function asBool(file: string, value: unknown, key: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw configInvalid(file, `\`${key}\` must be true or false`);
+  if (typeof value !== 'boolean') throw configInvalid(file, `${quoted(key)} must be true or false`);
   return value;
 }
 
 function asString(file: string, value: unknown, key: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw configInvalid(file, `\`${key}\` must be a string`);
+  if (typeof value !== 'string') throw configInvalid(file, `${quoted(key)} must be a string`);
   return value;
 }
 

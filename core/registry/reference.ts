@@ -3,6 +3,7 @@
 
 import path from 'node:path';
 import { EnvlockError } from '../errors.js';
+import { shortened } from '../shown.js';
 import { assertDigest } from '../oci/digest.js';
 import { DOCKER_HUB, DOCKER_HUB_LEGACY, DOCKER_HUB_OFFICIAL_NAMESPACE } from './docker-hub.js';
 
@@ -45,7 +46,7 @@ const DOMAIN = /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[
 const NAME_MAX = 255;
 
 function invalid(input: string, why: string, hint?: string): EnvlockError {
-  return new EnvlockError('REFERENCE_INVALID', `The image reference ${JSON.stringify(input)} is invalid: ${why}.`, {
+  return new EnvlockError('REFERENCE_INVALID', `The image reference ${JSON.stringify(shortened(input))} is invalid: ${why}.`, {
     hint: hint ?? 'Write it as [registry/]repository[:tag][@sha256:digest], oci:DIR[:TAG] or oci-archive:FILE[:TAG].',
   });
 }
@@ -80,9 +81,9 @@ export function parseRegistryReference(input: string, options: ParseOptions = {}
   if (at !== -1) {
     const candidate = rest.slice(at + 1);
     try {
-      digest = assertDigest(candidate, `the reference ${JSON.stringify(input)}`);
+      digest = assertDigest(candidate, `the reference ${JSON.stringify(shortened(input))}`);
     } catch (error) {
-      throw invalid(input, `${JSON.stringify(candidate)} is not a valid digest`, 'Write the digest as sha256:<64 lower-case hex digits>.');
+      throw invalid(input, `${JSON.stringify(shortened(candidate))} is not a valid digest`, 'Write the digest as sha256:<64 lower-case hex digits>.');
     }
     rest = rest.slice(0, at);
   }
@@ -94,7 +95,7 @@ export function parseRegistryReference(input: string, options: ParseOptions = {}
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
     if (!TAG.test(tag)) {
-      throw invalid(input, `the tag ${JSON.stringify(tag)} is not valid`, 'Tags are 1-128 characters of letters, digits, "_", "." and "-", and do not start with "." or "-".');
+      throw invalid(input, `the tag ${JSON.stringify(shortened(tag))} is not valid`, 'Tags are 1-128 characters of letters, digits, "_", "." and "-", and do not start with "." or "-".');
     }
   }
 
@@ -104,7 +105,7 @@ export function parseRegistryReference(input: string, options: ParseOptions = {}
   if (slash !== -1 && looksLikeHost(rest.slice(0, slash))) {
     registry = rest.slice(0, slash);
     repository = rest.slice(slash + 1);
-    if (!DOMAIN.test(registry)) throw invalid(input, `${JSON.stringify(registry)} is not a valid registry host`);
+    if (!DOMAIN.test(registry)) throw invalid(input, `${JSON.stringify(shortened(registry))} is not a valid registry host`);
   }
   if (registry === DOCKER_HUB_LEGACY) registry = DOCKER_HUB;
   // Only Docker Hub puts single-component names under "library/" (normalize.go).
@@ -113,11 +114,11 @@ export function parseRegistryReference(input: string, options: ParseOptions = {}
   }
   if (repository === '') throw invalid(input, 'the repository name is missing');
   if (repository !== repository.toLowerCase()) {
-    throw invalid(input, 'repository names must be lower-case', `Write ${JSON.stringify(repository.toLowerCase())} instead.`);
+    throw invalid(input, 'repository names must be lower-case', `Write ${JSON.stringify(shortened(repository.toLowerCase()))} instead.`);
   }
   for (const component of repository.split('/')) {
     if (!PATH_COMPONENT.test(component)) {
-      throw invalid(input, `the repository path component ${JSON.stringify(component)} is not valid`,
+      throw invalid(input, `the repository path component ${JSON.stringify(shortened(component))} is not valid`,
         'Repository path components are lower-case letters and digits, separated by ".", "_", "__" or dashes.');
     }
   }
@@ -132,7 +133,7 @@ function parseLocal(kind: LocalReference['kind'], input: string, body: string, o
   const rawPath = colon === -1 ? body : body.slice(0, colon);
   const tag = colon === -1 ? undefined : body.slice(colon + 1);
   if (rawPath === '') throw invalid(input, 'the path is missing', `Write it as ${kind === 'oci-layout' ? 'oci:DIR[:TAG]' : 'oci-archive:FILE[:TAG]'}.`);
-  if (tag !== undefined && (tag === '' || /[\s\x00-\x1f]/.test(tag))) throw invalid(input, `the tag ${JSON.stringify(tag)} is not valid`);
+  if (tag !== undefined && (tag === '' || /[\s\x00-\x1f]/.test(tag))) throw invalid(input, `the tag ${JSON.stringify(shortened(tag))} is not valid`);
   const absolute = path.resolve(options.baseDir ?? '/', rawPath);
   const ref: LocalReference = {
     kind,

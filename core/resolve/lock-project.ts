@@ -13,6 +13,7 @@ import { LOCKFILE_VERSION } from '../../lockfiles/model.js';
 import { resolveEnvironment } from './resolve-environment.js';
 import type { SourceFactory } from './open-source.js';
 import { mapLimit } from '../map-limit.js';
+import { quoted } from '../shown.js';
 
 export type EnvironmentChange = 'added' | 'updated' | 'unchanged';
 
@@ -45,7 +46,7 @@ export async function lockProject(decl: Declaration, previous: Lockfile | undefi
   const names = decl.environments.map((e) => e.name);
   for (const name of options.update ?? []) {
     if (!names.includes(name)) {
-      throw new EnvlockError('ENVIRONMENT_UNKNOWN', `There is no environment \`${name}\` in ${path.basename(decl.file)}.${didYouMean(name, names)}`, { hint: `Pick one of: ${names.join(', ')}.` });
+      throw new EnvlockError('ENVIRONMENT_UNKNOWN', `There is no environment ${quoted(name)} in ${path.basename(decl.file)}.${didYouMean(name, names)}`, { hint: `Pick one of: ${names.join(', ')}.` });
     }
   }
   const before = new Map((previous?.environments ?? []).map((e) => [e.name, e]));

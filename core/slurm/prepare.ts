@@ -11,6 +11,7 @@ import { EnvlockError, isEnvlockError } from '../errors.js';
 import type { ImageLocation, PreparedEnvironment } from '../enter/prepared.js';
 import { escapeField, renderSpec, type LaunchSpec } from '../runtime/spec.js';
 import { checkSlurmName } from './names.js';
+import { quoted } from '../shown.js';
 
 export interface SlurmPrepareRequest {
   name: string;
@@ -80,7 +81,7 @@ async function decide(request: SlurmPrepareRequest, projectCtx: Context, stepCtx
     plan = await planRun(project, { env: picked.env, ...invocation }, stepCtx);
   } catch (error) {
     if (isEnvlockError(error) && error.code === 'IMAGE_NOT_PULLED') {
-      throw new EnvlockError('IMAGE_NOT_PULLED', `The image of \`${request.name}\` is not in any store${request.node ? ` on node ${request.node}` : ''}.`, {
+      throw new EnvlockError('IMAGE_NOT_PULLED', `The image of ${quoted(request.name)} is not in any store${request.node ? ` on node ${request.node}` : ''}.`, {
         hint: `Run \`envlock pull ${request.name}\` on a login node (or have the site store it), then start the step again.`,
         cause: error,
       });
