@@ -139,4 +139,19 @@ describe.each(['root', 'nobody'] as const)('module wrappers as %s', (user) => {
     expect(write.stderr).toContain('Read-only file system');
     expect(fs.existsSync(probe)).toBe(false);
   });
+
+  it.each(['tree', 'squashfs'])('enter a %s image with the root bound ro,nosuid,nodev, as run does', async (format) => {
+    const s = await setUp(user, `flags-${format}`);
+    const env = { ...s.env, ENVLOCK_IMAGE_FORMAT: format };
+    const pulled = await cli(user, ['pull'], s.project, env);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect((await cli(user, ['module', 'publish', '1'], s.project, env)).code).toBe(0);
+    const spec = fs.readFileSync(path.join(path.dirname(path.dirname(wrapper(s))), 'spec'), 'utf8');
+    expect(spec).toMatch(format === 'squashfs' ? /^squashfs \S+\.sqfs$/m : /^rootfs /m);
+    const mounts = run(user, [wrapper(s), 'cat', '/proc/self/mountinfo'], { HOME: s.home });
+    expect(mounts.stderr).toBe('');
+    // proc(5) mountinfo: field 5 is the mount point, field 6 the per-mount options.
+    const root = mounts.stdout.split('\n').map((line) => line.split(' ')).find((fields) => fields[4] === '/');
+    expect(root![5]!.split(',')).toEqual(expect.arrayContaining(['ro', 'nosuid', 'nodev']));
+  });
 });
