@@ -5,8 +5,6 @@
 #   envlock run bb -- /bin/true              tree store, squashfs store cold, squashfs warm
 #   envlock-launch --spec FILE -- /bin/true  the launcher alone (module wrappers), the same three
 #   ch-run DIR / ch-run IMAGE.sqfs           Charliecloud, on the same tree and the same file
-# Where `pull` cannot yet write the squashfs form, the image is made from the same tree with
-# mksquashfs; where `run` does not yet enter it, only the launcher is compared.
 # Medians of RUNS (default 40) hyperfine runs. Target (issue 10): envlock's added cost
 # (squashfs minus tree) <= 0.5x ch-run's (IMAGE.sqfs minus DIR), cold and warm reported apart.
 set -euo pipefail
@@ -37,17 +35,7 @@ as_user env HOME="$HOME" ENVLOCK_STORE="$sqfs_store" ENVLOCK_IMAGE_FORMAT=squash
 rootfs=$(ls -d "$tree_store"/rootfs/sha256/*/ | head -1)
 rootfs=${rootfs%/}
 image=$(ls "$sqfs_store"/squashfs/sha256/*.sqfs 2>/dev/null | head -1 || true)
-if [ -z "$image" ]; then
-  # A pull that cannot write squashfs yet: the same tree, made into the squashfs form the
-  # store's writer makes (every inode owned by 0, zstd), under the same manifest digest.
-  hex=$(basename "$rootfs")
-  image="$sqfs_store/squashfs/sha256/$hex.sqfs"
-  as_user mkdir -p "$sqfs_store/squashfs/sha256"
-  as_user mksquashfs "$rootfs" "$image" -noappend -quiet -no-progress -all-root -comp zstd >/dev/null
-  as_user cp "$rootfs.json" "$sqfs_store/squashfs/sha256/$hex.json"
-  as_user chmod -R u+w "$sqfs_store/rootfs" && as_user rm -rf "$sqfs_store/rootfs/sha256/$hex" "$sqfs_store/rootfs/sha256/$hex.json"
-  echo "bench: pull wrote no squashfs image; made $image with mksquashfs" >&2
-fi
+[ -n "$image" ] || { echo "bench: pull --image-format squashfs wrote no squashfs image" >&2; exit 1; }
 # envlock run measures squashfs only where it enters the squashfs form (its --dry-run says so).
 run_sqfs=0
 as_user env HOME="$HOME" ENVLOCK_STORE="$sqfs_store" ENVLOCK_OFFLINE=1 $envlock -C "$project" run --offline --dry-run bb -- /bin/true 2>/dev/null | grep -q '^squashfs:' && run_sqfs=1
