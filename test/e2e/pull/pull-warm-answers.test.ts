@@ -141,6 +141,20 @@ describe.each(USERS)('warm pull answered from a record, as $name', ({ as }) => {
     expect(manifestOf((await p.cli(['--json', 'pull'])).stdout)).toBe(right);
   });
 
+  it("never answers once the store's store.toml asks for another image form", async () => {
+    const p = await pulledProject(as);
+    // Under auto (the default) the tree already pulled is up to date, from the full CLI and then
+    // from the record it left.
+    const auto = { ENVLOCK_IMAGE_FORMAT: undefined } as unknown as Record<string, string>;
+    const formOf = (stdout: string) => (JSON.parse(stdout) as { result: { environments: { form: string; unpacked: boolean }[] } }).result.environments[0]!;
+    for (let i = 0; i < 2; i++) expect(formOf((await p.cli(['--json', 'pull'], auto)).stdout)).toEqual(expect.objectContaining({ form: 'tree', unpacked: false }));
+    // The store's administrator asks for squashfs: the next pull builds it, never answers "up to date".
+    writeFileSync(join(p.store, 'store.toml'), 'image-format = "squashfs"\n', { mode: 0o644 });
+    const after = await p.cli(['--json', 'pull'], auto);
+    expect(after.code, after.stderr).toBe(0);
+    expect(formOf(after.stdout)).toEqual(expect.objectContaining({ form: 'squashfs', unpacked: true }));
+  });
+
   it('never answers from a record that another version of envlock wrote', async () => {
     const p = await pulledProject(as);
     const fast = await p.cli(['--json', 'pull']);
