@@ -67,7 +67,9 @@ compared file by file; only what could be read and is wrong is damage. Exit 1 on
           continue;
         }
         reports.push(...forms);
-        for (const desc of [image.config, ...image.layers]) {
+        // The manifest and index too: export and repair read them (a truncated manifest was missed).
+        const index = lockedEnvironment(project, env.name).index;
+        for (const desc of [...(index ? [index] : []), image.manifest, image.config, ...image.layers]) {
           if (seen.has(desc.digest)) continue;
           seen.add(desc.digest);
           const report = await verifyBlob(store, desc.digest);

@@ -2,11 +2,13 @@
 // prepared-run cache and the Slurm plugin. A store entry is used only when its meta record says
 // it was built from exactly the lock's manifest, config and layers (issue 12.1), and an entry in
 // a read-only store only when no untrusted user could have changed it (12.7, store-trust.ts).
+// A tree's sampled files must still have the size and mtime recorded at pull (image-sample.ts).
 
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { EnvlockError } from '../errors.js';
 import type { LockedImage } from '../../lockfiles/model.js';
 import { findImage, type ImageForm } from '../store/find.js';
+import { sampleChange, type SampledFile } from '../store/image-sample.js';
 import type { Store } from '../store/store.js';
 import { untrustedReason, type TrustPolicy } from './store-trust.js';
 import type { ImageLocation } from './prepared.js';
@@ -16,7 +18,8 @@ export interface RejectedImage {
   store: string;
   path: string;
   readOnly: boolean;
-  kind: 'untrusted' | 'mismatch';
+  /** untrusted: others can write it; mismatch: built from something else; changed: altered since built. */
+  kind: 'untrusted' | 'mismatch' | 'changed';
   reason: string;
 }
 
@@ -30,6 +33,7 @@ interface Meta {
   config?: unknown;
   layers?: unknown;
   file?: { size?: unknown };
+  sample?: unknown;
 }
 
 /** The meta record beside an image: rootfs/sha256/<hex>.json, squashfs/sha256/<hex>.json. */
@@ -59,6 +63,7 @@ function mismatch(meta: Meta | undefined, image: LockedImage, st: Stats, form: I
 export function findLockedImage(store: Store, image: LockedImage, trust: TrustPolicy, forms?: readonly ImageForm[]): LookupResult {
   const manifest = image.manifest.digest;
   const rejected: RejectedImage[] = [];
+  let sample: SampledFile[] | undefined;
   const found = findImage(store, manifest, {
     ...(forms === undefined ? {} : { forms }),
     accept: (candidate, st) => {
@@ -78,10 +83,15 @@ export function findLockedImage(store: Store, image: LockedImage, trust: TrustPo
         meta = undefined;
       }
       const reason = mismatch(meta, image, st, candidate.form);
-      return reason === undefined ? true : refuse('mismatch', reason);
+      if (reason !== undefined) return refuse('mismatch', reason);
+      const changed = candidate.form === 'tree' ? sampleChange(candidate.path, meta!.sample) : undefined;
+      if (changed !== undefined) return refuse('changed', changed);
+      if (candidate.form === 'tree' && Array.isArray(meta!.sample)) sample = meta!.sample as SampledFile[];
+      return true;
     },
   });
-  return found === undefined ? { rejected } : { found: { form: found.form, path: found.path, store: found.store, manifest }, rejected };
+  if (found === undefined) return { rejected };
+  return { found: { form: found.form, path: found.path, store: found.store, manifest, ...(sample === undefined ? {} : { sample }) }, rejected };
 }
 
 /**
@@ -99,6 +109,12 @@ export function rejectedError(rejected: RejectedImage, image: LockedImage): Envl
     return new EnvlockError('STORE_UNTRUSTED', `The read-only store ${rejected.store} is not used for ${image.manifest.digest}: ${rejected.reason}, so other users could change the image.`, {
       hint: `Ask the store's administrator to make it writable only by its owner (\`chmod -R go-w ${rejected.store}\`), or remove it from ENVLOCK_STORE_RO and run \`envlock pull\`.`,
       details: { ...rejected },
+    });
+  }
+  if (rejected.kind === 'changed') {
+    return new EnvlockError('STORE_DAMAGED', `The image ${rejected.path} was changed after it was pulled: ${rejected.reason}.`, {
+      hint: rejected.readOnly ? `Ask the administrator of ${rejected.store} to run \`envlock verify\` and \`envlock pull --repair\` there, or remove that store from ENVLOCK_STORE_RO.` : 'Run `envlock verify` to see what changed, then `envlock pull --repair` to build it again.',
+      details: { ...rejected, manifest: image.manifest.digest },
     });
   }
   return new EnvlockError('STORE_DAMAGED', `The store entry ${rejected.path} is not the image envlock.lock names: ${rejected.reason}.`, {

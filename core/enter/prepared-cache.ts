@@ -15,12 +15,14 @@ import { projectDir } from '../project-dir.js';
 import { loadNative } from '../runtime/native.js';
 import { rootfsPathIn, squashfsPathIn } from '../store/layout.js';
 import { storeRoots } from '../store/paths.js';
+import { sampleChange } from '../store/image-sample.js';
 import { envlockVersion } from '../version.js';
 import { imageIdentity, metaPathOf } from './find-locked-image.js';
 import { trustPolicy, untrustedReason } from './store-trust.js';
 import type { PreparedEnvironment } from './prepared.js';
 
-const FORMAT = 3;
+// 4: entries carry the image's file sample, checked at every hit.
+const FORMAT = 4;
 const DECLARATIONS = ['envlock.yaml', 'envlock.toml'];
 /** No real entry comes near this; a bigger file is not ours to parse. */
 const MAX_BYTES = 1 << 20;
@@ -135,6 +137,8 @@ export function cachedEnvironment(cache: CacheFile, name: string, slot: CacheSlo
   } catch {
     return undefined;
   }
+  // A tree's files can change without its directory or meta changing: the sample, a few lstats.
+  if (image.form === 'tree' && sampleChange(image.path, image.sample) !== undefined) return undefined;
   // A read-only store is trusted at every start, not only when the entry was written: its
   // modes may have changed since (store-trust.ts; a few lstat calls).
   const writable = slot.stores[slot.stores.length - 1];

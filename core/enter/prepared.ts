@@ -9,6 +9,7 @@ import { composeEnvironment } from '../environment/compose.js';
 import { assertEnvironmentFits } from './environment-fits.js';
 import { EnvlockError } from '../errors.js';
 import type { BindMount, CpuNeeds, DeviceNode, LaunchSpec } from '../runtime/spec.js';
+import type { SampledFile } from '../store/image-sample.js';
 
 /** Where the image lives: a tree (rootfs directory) or one squashfs file (Decision 2). */
 export interface ImageLocation {
@@ -18,6 +19,8 @@ export interface ImageLocation {
   store: string;
   /** The manifest digest it was built from (the lock's). */
   manifest: string;
+  /** A tree's sampled files as its meta recorded them, checked at every start (image-sample.ts). */
+  sample?: SampledFile[];
 }
 
 export interface PreparedEnvironment {

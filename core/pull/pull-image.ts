@@ -148,14 +148,14 @@ export async function pullImage(input: PullImageInput): Promise<PullImageResult>
       return { ...made, treeDigest };
     }, { signal: ctx.signal, onWait, ownStoreOnly: true });
   } else {
-    const [{ installRootfs }, { TreeSink }, { digestImage }] = await Promise.all([import('../store/rootfs-store.js'), import('../unpack/tree-sink.js'), import('../unpack/tree-digest.js')]);
+    const [{ installRootfs }, { TreeSink }, { digestImage }, { pickSample }] = await Promise.all([import('../store/rootfs-store.js'), import('../unpack/tree-sink.js'), import('../unpack/tree-digest.js'), import('../store/image-sample.js')]);
     installed = await installRootfs(store, image.manifest.digest, async (tmp) => {
       const { root, treeDigest } = await unpackImage(new TreeSink(tmp), layers, unpackOptions);
       // The digest's records, kept beside the rootfs for per-file checks (verify-tree.ts): the
       // in-memory tree again, no disk walk.
       const records: Buffer[] = [];
       await digestImage(root, { tee: (bytes) => records.push(Buffer.from(bytes)) });
-      return { ...made, treeDigest, treeRecords: Buffer.concat(records) };
+      return { ...made, treeDigest, treeRecords: Buffer.concat(records), sample: pickSample(root, tmp) };
     }, { signal: ctx.signal, sealed: true, ownStoreOnly: true });
   }
   result.rootfs = installed.path;

@@ -63,9 +63,10 @@ export async function repairImage(input: RepairInput): Promise<string[]> {
     else await remove(report.kind === 'squashfs' ? 'squashfs' : 'tree', report.problem ?? 'damaged');
   }
   // An entry whose meta names other layers than the (now confirmed) lock was built from
-  // something else: run refuses it, and repair builds it again from the locked layers.
+  // something else, one whose sampled files changed was altered: run refuses both, and repair
+  // builds them again from the locked layers.
   for (const rejected of findLockedImage(store, image, trustPolicy(input.env)).rejected) {
-    if (rejected.readOnly || rejected.kind !== 'mismatch') continue;
+    if (rejected.readOnly || rejected.kind === 'untrusted') continue;
     await remove(rejected.path.endsWith('.sqfs') ? 'squashfs' : 'tree', rejected.reason);
   }
   return removed;

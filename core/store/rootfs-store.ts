@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { assertDigest, digestParts } from '../oci/digest.js';
 import { treeDigest } from '../unpack/tree-digest.js';
+import type { SampledFile } from './image-sample.js';
 import { fsyncDir, randomSuffix, removeTree, sealTree, storeIoError, syncFilesystem, writeFileAtomic } from './fs-util.js';
 import { rootfsMetaPathIn, rootfsPathIn, rootfsTreeListPathIn } from './layout.js';
 import { withLock, type LockOptions } from './lock.js';
@@ -27,6 +28,8 @@ export interface RootfsMeta {
   layers: RootfsLayer[];
   /** treeDigest() of the sealed tree (core/unpack/tree-digest.ts), recorded by installRootfs, for `envlock verify`. */
   treeDigest?: string;
+  /** A few files' sizes and mtimes, checked by run at every start (image-sample.ts). */
+  sample?: SampledFile[];
   unpackedAt: string;
 }
 

@@ -9,9 +9,10 @@ import { errnoCode } from '../errors.js';
 import { findBlob } from './blob-store.js';
 import { checkTree, readTreeRecords, type Unchecked } from './verify-tree.js';
 import { findRootfs, readRootfsMeta } from './rootfs-store.js';
+import { sampleChange } from './image-sample.js';
 import type { Store } from './store.js';
 
-export type Problem = 'missing' | 'digest-mismatch' | 'size-mismatch' | 'unreadable' | 'meta-missing' | 'tree-mismatch';
+export type Problem = 'missing' | 'digest-mismatch' | 'size-mismatch' | 'unreadable' | 'meta-missing' | 'tree-mismatch' | 'sample-changed';
 
 export interface VerifyReport {
   kind: 'blob' | 'rootfs' | 'squashfs';
@@ -66,7 +67,16 @@ export async function verifyRootfs(store: Store, manifestDigest: string, options
     if (!DENIED.has(errnoCode(error) ?? '')) return { ...base, path: dir, ok: false, problem: 'unreadable', readOnly };
     return checkReadable(dir, manifestDigest, meta.treeDigest, readOnly);
   }
-  if (actual !== meta.treeDigest) return { ...base, path: dir, ok: false, problem: 'tree-mismatch', expected: meta.treeDigest, actual, readOnly };
+  if (actual !== meta.treeDigest) {
+    // Name what changed, from the records kept at pull time, not only the rootfs (issue 13.3).
+    const records = await readTreeRecords(`${dir}.tree.gz`, meta.treeDigest);
+    const changed = records === undefined ? undefined : (await checkTree(dir, records)).changed;
+    return { ...base, path: dir, ok: false, problem: 'tree-mismatch', expected: meta.treeDigest, actual, readOnly, ...(changed?.length ? { changed } : {}) };
+  }
+  // Same contents, but a sampled file's size or mtime differs from the record: run refuses it
+  // (image-sample.ts), so verify says so too, naming the file.
+  const sampled = sampleChange(dir, meta.sample);
+  if (sampled !== undefined) return { ...base, path: dir, ok: false, problem: 'sample-changed', changed: [sampled], readOnly };
   return { ...base, path: dir, ok: true, readOnly };
 }
 
