@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../../cli/args.js';
 import { command as moduleCommand } from '../../../cli/commands/module.js';
 import { makeContext } from '../../../core/context.js';
-import { REPO_ROOT } from '../../helpers/cli.js';
+import { NOBODY, REPO_ROOT } from '../../helpers/cli.js';
 import { launcher, makeProject, openTempDir } from './fixture.js';
 
 const SHIM = path.join(REPO_ROOT, 'shim', 'envlock.sh');
@@ -34,13 +34,14 @@ async function publish(projectDir: string, version: string): Promise<void> {
 interface ShellRun { status: number | null; stdout: string; stderr: string }
 
 /** A script in `shell` with Lmod initialised (its own init for that shell) and the shim sourced after it. */
-function run(shell: (typeof SHELLS)[number], body: string, env: Record<string, string> = {}): ShellRun {
+function run(shell: (typeof SHELLS)[number], body: string, env: Record<string, string> = {}, nobody = false): ShellRun {
   const script = `. /usr/share/lmod/lmod/init/${shell}\nexport MODULEPATH='${lmodTree}'\nset -eu\n. '${SHIM}'\n${body}`;
   const r = spawnSync(shell, ['-c', script], {
     cwd: '/',
     encoding: 'utf8',
     timeout: 90_000,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(nobody ? { uid: NOBODY.uid, gid: NOBODY.gid } : {}),
     env: {
       PATH: '/usr/local/bin:/usr/bin:/bin',
       HOME: base,
@@ -170,6 +171,40 @@ describe.each(SHELLS)('the shim beside Lmod in %s', (shell) => {
     const kw = run(shell, 'module keyword spectra\nmodule keyword mpi');
     expect(kw.stderr).toContain('analysis: analysis/2.0');
     expect(kw.stderr).toContain('openmpi: openmpi/4.1');
+  });
+});
+
+describe.each(SHELLS)('the shim beside Lmod in %s, as nobody', (shell) => {
+  /** nobody's own HOME and collections; the trees, the store and the CLI stay root's, readable to all. */
+  function asNobody(body: string): ShellRun {
+    const home = fs.mkdtempSync(path.join(base, 'nobody-'));
+    fs.mkdirSync(path.join(home, 'config'));
+    execFileSync('chown', ['-R', `${NOBODY.uid}:${NOBODY.gid}`, home]);
+    fs.chmodSync(home, 0o755);
+    return { ...run(shell, body, { HOME: home, XDG_CONFIG_HOME: path.join(home, 'config') }, true), home } as ShellRun & { home: string };
+  }
+
+  it('keeps working while a loaded module wraps the commands the shim uses', () => {
+    const r = asNobody([
+      'module load coreutils', 'id -u', 'module avail', 'module spider analysis', 'module load analysis gcc', 'module -t list',
+      'if module load nosuch; then echo BAD; fi',
+    ].join('\n'));
+    expect(r.stdout).toBe('65534\n');
+    expect(`${r.stdout}${r.stderr}`).not.toContain('env:MARK=');
+    expect(r.stderr).toContain('analysis/2.0 (D)');
+    expect(r.stderr).toContain('coreutils/1\ngcc/13\nanalysis/2.0\n');
+    expect(r.stderr).toContain('The following module(s) are unknown: "nosuch"');
+    expect(r.status).toBe(0);
+  });
+
+  it('saves and restores Lmod modules with envlock ones, in load order, in its own collections', () => {
+    const r = asNobody([
+      'module load gcc/12', 'module load analysis/1.0', 'module load openmpi', 'module save mixed',
+      'module purge', 'module restore mixed', 'echo "gcc=$SITE_GCC mpi=$SITE_MPI"', 'analysis-tool --version', 'module -t list',
+    ].join('\n')) as ShellRun & { home: string };
+    expect(r.stdout).toBe('gcc=12 mpi=4.1\nanalysis-tool 1.0\n');
+    expect(r.stderr).toContain('gcc/12\nanalysis/1.0\nopenmpi/4.1\n');
+    expect(fs.readFileSync(path.join(r.home, 'config', 'envlock', 'collections', 'mixed'), 'utf8')).toBe('site:gcc/12\nanalysis/1.0\nsite:openmpi/4.1\n');
   });
 });
 
