@@ -52,6 +52,8 @@ for (const a of ['sh', 'true', 'echo', 'cat']) fs.symlinkSync('busybox', path.jo
 for (const f of ['passwd', 'group', 'hosts', 'resolv.conf']) fs.writeFileSync(path.join(rootfs, 'etc', f), '');
 fs.writeFileSync(path.join(rootfs, 'bin/tool'), '#!/bin/sh\necho tool 1.0\n', { mode: 0o755 });
 for (let d = rootfs; d.startsWith(work); d = path.dirname(d)) fs.chmodSync(d, 0o755);
+// The meta record a pull writes beside a rootfs: what it was built from, as every lock names it.
+fs.writeFileSync(`${rootfs}.json`, JSON.stringify({ manifestDigest: digest, config: 'sha256:' + 'c'.repeat(64), layers: [{ digest: 'sha256:' + 'e'.repeat(64) }] }));
 const env = { HOME: path.join(work, 'home'), ENVLOCK_STORE: path.join(work, 'store'), ENVLOCK_LAUNCHER: process.env.ENVLOCK_LAUNCHER };
 const lua = path.join(work, 'lmod');
 for (let i = 0; i < Number(count); i++) {
@@ -93,6 +95,7 @@ tree=$work/tree
 export ENVLOCK_MODULEPATH=$tree MODULEPATH=$work/lmod USER=${USER:-$(id -un)}
 rootfs=$(readlink "$tree"/mod000/2.0/.envlock/*/rootfs)
 wrapper=$(echo "$tree"/mod000/2.0/.envlock/*/bin/tool)
+wrapped_true=$(echo "$tree"/mod000/2.0/.envlock/*/bin/true)
 a=$(printf 'mod%03d' $((n / 2)))
 b=$(printf 'mod%03d' $((n - 1)))
 
@@ -113,7 +116,9 @@ hyperfine --style basic --warmup 5 --runs "$runs" --export-json "$work/result-ho
   -n 'ch-run --home' "ch-run --home $rootfs -- /bin/tool" >&2
 HOME=/nonexistent hyperfine --style basic --warmup 5 --runs "$runs" --export-json "$work/result-nohome.json" -N \
   -n 'wrapped command' "$wrapper" \
-  -n 'ch-run' "ch-run $rootfs -- /bin/tool" >&2
+  -n 'ch-run' "ch-run $rootfs -- /bin/tool" \
+  -n 'wrapped true' "$wrapped_true" \
+  -n 'ch-run true' "ch-run $rootfs -- /bin/true" >&2
 
 # Medians and ratios from hyperfine's JSON (the `median` of each command, in seconds).
 node --input-type=module - "$work/result.json" "$work/result-home.json" "$work/result-nohome.json" <<'EOF'
@@ -127,5 +132,6 @@ ratio('envlock load A B', 'lmod load A B', 0.15);
 ratio('envlock avail', 'lmod avail', 0.15);
 ratio('envlock spider', 'lmod spider', '-');
 ratio('wrapped command', 'ch-run', 1.15);
+ratio('wrapped true', 'ch-run true', 1.15);
 ratio('wrapped command, $HOME bound', 'ch-run --home', 1.15);
 EOF

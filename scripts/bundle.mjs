@@ -68,6 +68,23 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
 });
 
+// esbuild wraps a built-in module in a fresh namespace object at every file that imports it
+// (__toESM copies each export as a getter): node:path alone 19 times in the entry. The entry
+// makes each one once and shares it, as ES modules share a namespace.
+const entryFile = path.join(out, 'envlock.js');
+const entryText = readFileSync(entryFile, 'utf8');
+const FRESH = 'var __toESM = (mod, isNodeMode, target) => (';
+if (!entryText.includes(FRESH)) throw new Error(`bundle.mjs: esbuild's __toESM helper changed; update the sharing of namespaces`);
+const SHARED = `var __envlockNamespaces = new WeakMap();
+function __toESMShared(mod, isNodeMode) {
+  if (typeof mod !== 'object' || mod === null || !isNodeMode) return __toESMFresh(mod, isNodeMode);
+  let namespace = __envlockNamespaces.get(mod);
+  if (namespace === undefined) __envlockNamespaces.set(mod, (namespace = __toESMFresh(mod, isNodeMode)));
+  return namespace;
+}
+`;
+writeFileSync(entryFile, entryText.replace(FRESH, `${SHARED}var __toESMFresh = (mod, isNodeMode, target) => (`).replaceAll('__toESM(', '__toESMShared('));
+
 // .js files below dist/bundle are CommonJS (the entry); the ES modules are .mjs.
 writeFileSync(path.join(out, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
 
