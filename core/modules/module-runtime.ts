@@ -1,5 +1,6 @@
 // From a module's lock to its prepared wrappers: the one launch path (prepareEnvironment) for
-// the image this host runs, rendered as a wrapper spec, and prepareModuleRuntime.
+// every locked variant a store holds, each rendered as a wrapper spec the launcher may pick per
+// node, checked for what other users of a shared tree can reach, and prepareModuleRuntime.
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
