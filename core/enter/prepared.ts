@@ -10,6 +10,8 @@ import { assertEnvironmentFits } from './environment-fits.js';
 import { EnvlockError } from '../errors.js';
 import type { BindMount, CpuNeeds, DeviceNode, LaunchSpec } from '../runtime/spec.js';
 import type { SampledFile } from '../store/image-sample.js';
+import { leaseFor } from '../store/lease.js';
+import { storeRoots } from '../store/paths.js';
 
 /** Where the image lives: a tree (rootfs directory) or one squashfs file (Decision 2). */
 export interface ImageLocation {
@@ -76,6 +78,16 @@ export function imageSpec(image: ImageLocation): Pick<LaunchSpec, 'rootfs' | 'sq
 }
 
 /**
+ * The lease that keeps `gc` off an image of the writable store while the command runs (images
+ * of read-only stores need none: nobody who runs them can remove them). Optional, so a caller
+ * who may not write that store still runs; such a caller cannot remove its images either.
+ */
+export function imageLease(image: ImageLocation, writable: string): Pick<LaunchSpec, 'lease'> {
+  const lease = leaseFor(image.store, image.manifest, writable);
+  return lease === undefined ? {} : { lease: { ...lease, optional: true } };
+}
+
+/**
  * The spec for one run or shell. The command runs in the directory the caller is in (or asked
  * for with -C), bound at the same path; `--cwd DIR` names a directory inside instead.
  */
@@ -97,6 +109,7 @@ export function launchSpecFor(prepared: PreparedEnvironment, run: Invocation, ct
   assertEnvironmentFits(prepared.name, env, argv);
   const spec: LaunchSpec = {
     ...imageSpec(prepared.image),
+    ...imageLease(prepared.image, storeRoots(ctx).writable),
     binds,
     devices: prepared.devices,
     env: [...env.entries()],

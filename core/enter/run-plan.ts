@@ -46,6 +46,9 @@ function fetcher(project: Project, env: EnvironmentDecl, store: Store, ctx: Cont
     } finally {
       await sources.close();
     }
+    // As pull does: the lockfile that needed the image protects it from gc from now on.
+    const { lockfileDigests, registerLockfile } = await import('../store/registry.js');
+    await registerLockfile(store, project.lockPath, lockfileDigests(project.lock));
   };
 }
 

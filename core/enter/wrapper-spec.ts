@@ -5,7 +5,7 @@
 
 import { composeEnvironment, passesFromHost } from '../environment/compose.js';
 import type { LaunchSpec } from '../runtime/spec.js';
-import { imageSpec, type PreparedEnvironment } from './prepared.js';
+import { imageLease, imageSpec, type PreparedEnvironment } from './prepared.js';
 
 /** Host variables the wrappers copy in at run time by exact name (the launcher has no prefixes). */
 export const WRAPPER_ENV_PASS = [
@@ -24,6 +24,8 @@ export interface WrapperSpecOptions {
   cpuNeeds?: boolean;
   /** Host directories bound read-only (when they exist) over the home and working-directory binds: the image's store. */
   readOnly?: readonly string[];
+  /** The writable store of whoever prepares: an image there is leased by each wrapper's run. */
+  writableStore?: string;
 }
 
 /** The wrapper spec: no cmd lines (each wrapper passes its command), env sorted for stable bytes. */
@@ -37,6 +39,7 @@ export function wrapperSpecFor(prepared: PreparedEnvironment, options: WrapperSp
   const names = [...composed.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return {
     ...imageSpec(prepared.image),
+    ...(options.writableStore === undefined ? {} : imageLease(prepared.image, options.writableStore)),
     ...(options.comments === undefined ? {} : { comments: options.comments }),
     ...(options.cpuNeeds ? { cpuNeeds: prepared.cpuNeeds } : {}),
     pidNamespace: false,

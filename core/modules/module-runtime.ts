@@ -68,9 +68,9 @@ async function writable(dir: string): Promise<boolean> {
  * binds the store that holds its image read-only over the home and working-directory binds, as
  * `run` does (issue 12.7).
  */
-function wrapperSpec(prepared: PreparedEnvironment): { spec: LaunchSpec; perUser: string[] } {
+function wrapperSpec(prepared: PreparedEnvironment, writableStore: string): { spec: LaunchSpec; perUser: string[] } {
   const readOnly = [prepared.image.store];
-  const spec = wrapperSpecFor(prepared, { cpuNeeds: true, readOnly });
+  const spec = wrapperSpecFor(prepared, { cpuNeeds: true, readOnly, writableStore });
   const { kept, perUser } = splitHomeBinds(spec.binds ?? [], readOnly);
   return { spec: { ...spec, binds: kept }, perUser };
 }
@@ -151,12 +151,12 @@ export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOpti
     prepDir = outDir;
     await fs.mkdir(options.cacheDir, { recursive: true });
   }
-  const primary = wrapperSpec(prepared);
+  const primary = wrapperSpec(prepared, options.store.root);
   const runtime = await prepareModuleRuntime({
     outDir,
     label,
     spec: primary.spec,
-    variants: variants.map(({ image, prepared: p }, i) => ({ tag: `${i + 1}-${platformString(image.platform).replaceAll('/', '-')}`, spec: wrapperSpec(p).spec })),
+    variants: variants.map(({ image, prepared: p }, i) => ({ tag: `${i + 1}-${platformString(image.platform).replaceAll('/', '-')}`, spec: wrapperSpec(p, options.store.root).spec })),
     homeArgs: primary.perUser,
     commands: info.environment.commands,
     launcherPath,

@@ -9,6 +9,7 @@ import { hostCpu, loadProject, lockedEnvironment, type Project } from '../projec
 import type { ImageSource } from '../source/image-source.js';
 import type { Store } from '../store/store.js';
 import { platformString, type LockedImage } from '../../lockfiles/index.js';
+import { lockfileDigests } from '../store/registry.js';
 import { keepManifestBytes } from './keep-manifest.js';
 import type { PullPlan, PulledEnvironment } from './warm-pull.js';
 import { quoted } from '../shown.js';
@@ -53,7 +54,7 @@ export async function planPull(ctx: Context, options: PullProjectOptions = {}): 
     const images = imagesToPull(locked.images, env.name, options, host);
     return { name: env.name, reference: locked.reference, resolved: locked.resolved, images, ...(locked.index ? { index: locked.index } : {}) };
   });
-  const used = project.lock.environments.flatMap((e) => [...(e.index ? [e.index.digest] : []), ...e.images.flatMap((i) => [i.manifest.digest, i.config.digest, ...i.layers.map((l) => l.digest)])]);
+  const used = lockfileDigests(project.lock);
   return { project, plan: { dir: project.dir, lockPath: project.lockPath, entries, used } };
 }
 

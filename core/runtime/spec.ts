@@ -37,6 +37,11 @@ export interface LaunchSpec {
   squashfs?: string;
   /** Comment lines naming what the spec was prepared from (module, lock digest). */
   comments?: string[];
+  /**
+   * Hold a lease on the image while the command runs, so `envlock gc` keeps it (core/store/lease.ts).
+   * optional: a caller who may not write `dir` runs without one (a module tree shared by users).
+   */
+  lease?: { dir: string; name: string; optional?: boolean };
   /** Refuse to start (exit 4) on a CPU that lacks these; checked by the launcher with CPUID. */
   cpuNeeds?: CpuNeeds;
   binds?: BindMount[];
@@ -121,6 +126,7 @@ export function renderSpec(spec: LaunchSpec): string {
   // Comments are free text for people reading the file: one line each, never a keyword line.
   for (const comment of spec.comments ?? []) out.push(`# ${comment.replace(/[\r\n\0]/g, ' ')}`);
   out.push(imageLine(spec));
+  if (spec.lease !== undefined) out.push(line('lease', checkPath(spec.lease.dir, 'lease directory'), spec.lease.name, ...(spec.lease.optional ? ['optional'] : [])));
   if (spec.cpuNeeds !== undefined) {
     out.push(line('arch', spec.cpuNeeds.architecture));
     if (spec.cpuNeeds.features.length > 0) out.push(line('cpu-needs', spec.cpuNeeds.features.join(',')));

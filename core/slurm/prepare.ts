@@ -10,6 +10,7 @@ import { PASS_NAMES, PASS_PREFIXES } from '../environment/compose.js';
 import { EnvlockError, isEnvlockError } from '../errors.js';
 import type { ImageLocation, PreparedEnvironment } from '../enter/prepared.js';
 import { escapeField, renderSpec, type LaunchSpec } from '../runtime/spec.js';
+import { leaseFor } from '../store/lease.js';
 import { checkSlurmName } from './names.js';
 import { quoted } from '../shown.js';
 
@@ -51,14 +52,15 @@ function projectDirectory(request: SlurmPrepareRequest, ctx: Context): string {
 }
 
 /** The writable store's leases/ when the image lies in that store and the caller may write it. */
-function leaseFor(image: ImageLocation, writable: string): SlurmPrepared['lease'] {
-  if (image.store !== writable) return undefined;
+function slurmLease(image: ImageLocation, writable: string): SlurmPrepared['lease'] {
+  const lease = leaseFor(image.store, image.manifest, writable);
+  if (lease === undefined) return undefined;
   try {
     accessSync(writable, constants.W_OK);
   } catch {
     return undefined;
   }
-  return { dir: path.join(writable, 'leases'), name: image.manifest.replace(':', '-') };
+  return lease;
 }
 
 /** `run`'s decision for NAME: from the prepared-run cache when it holds it, else the long way. */
@@ -102,11 +104,13 @@ export async function prepareForSlurm(request: SlurmPrepareRequest, ctx: Context
   const stepCtx = { ...ctx, offline: true };
   const decided = await decide(request, { ...stepCtx, cwd: dir }, stepCtx);
   // Tasks are slurmstepd's children: no PID namespace, so signals and proctrack reach them.
-  const spec: LaunchSpec = { ...decided.spec, pidNamespace: false };
+  // The plugin holds the step's lease itself (spank-lease, for slurmstepd), not each task.
+  const { lease: _perTask, ...common } = decided.spec;
+  const spec: LaunchSpec = { ...common, pidNamespace: false };
   const { edits, markers, image } = decided.prepared;
   const owned = new Set(['HOME', ...Object.keys(edits.env), ...Object.keys(edits.prependPath), ...Object.keys(edits.appendPath), ...edits.unset, ...Object.keys(markers)]);
   const { storeRoots } = await import('../store/paths.js');
-  const lease = leaseFor(image, storeRoots(ctx).writable);
+  const lease = slurmLease(image, storeRoots(ctx).writable);
   return {
     spec,
     pass: [...PASS_NAMES].filter((n) => !owned.has(n)).sort(),

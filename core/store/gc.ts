@@ -1,6 +1,6 @@
 // Garbage collection of the writable store: removes blobs and rootfs no registered lockfile
-// uses, registrations whose lockfile is gone, and abandoned tmp/ work. Read-only stores are
-// never touched.
+// uses and no running entry holds a lease on, registrations whose lockfile is gone, dead
+// leases, and abandoned tmp/ work. Read-only stores are never touched.
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { isDigest } from '../oci/digest.js';
 import { errnoCode, isEnvlockError } from '../errors.js';
 import { removeTree, treeBytes } from './fs-util.js';
 import { DIRS } from './layout.js';
+import { readLeases } from './lease.js';
 import { acquireLock, withLock, sweepStaleLocks } from './lock.js';
 import { readRegistrations } from './registry.js';
 import { readRootfsMeta, removeRootfs } from './rootfs-store.js';
@@ -28,9 +29,14 @@ export interface GcEntry {
   bytes: number;
 }
 
+/** Removes an entry unless dry-running; `remove` resolving to false means it was kept (in use). */
+export type Drop = (entry: GcEntry, remove: () => Promise<unknown>) => Promise<boolean>;
+
 export interface GcResult {
   dryRun: boolean;
   removed: GcEntry[];
+  /** Images no lockfile uses that were kept because a running entry holds a lease on them. */
+  inUse: GcEntry[];
   /** Blobs and rootfs kept because a lockfile uses them (or they are too young). */
   kept: number;
   bytesFreed: number;
@@ -41,14 +47,27 @@ export async function collectGarbage(store: Store, options: GcOptions = {}): Pro
   const grace = options.graceMs ?? 10 * 60_000;
   await store.prepare();
   return withLock(store, 'gc', async () => {
-    const result: GcResult = { dryRun, removed: [], kept: 0, bytesFreed: 0 };
+    const result: GcResult = { dryRun, removed: [], inUse: [], kept: 0, bytesFreed: 0 };
     // Locks of processes that are gone (a pull killed with -9) go first (issue 13.7).
     if (!dryRun) await sweepStaleLocks(store);
-    const drop = async (entry: GcEntry, remove: () => Promise<void>): Promise<void> => {
-      if (!dryRun) await remove();
+    // Images in use by a live run, shell, module wrapper or Slurm step are never removed.
+    const leased = async (): Promise<Set<string>> => {
+      const leases = await readLeases(store.root, store.hostname);
+      if (!dryRun) for (const dead of leases.filter((l) => !l.live)) await fs.rm(dead.file, { force: true });
+      return new Set(leases.filter((l) => l.live).map((l) => l.digest));
+    };
+    const inUse = await leased();
+    const drop: Drop = async (entry, remove) => {
+      // An image is asked again once it is out of sight (removeRootfs), for leases taken since.
+      if (!dryRun && (await remove()) === false) {
+        result.inUse.push(entry);
+        return false;
+      }
       result.removed.push(entry);
       result.bytesFreed += entry.bytes;
+      return true;
     };
+    const stillLeased = (digest: string) => async () => (await leased()).has(digest);
     const cutoff = Date.now() - grace;
 
     const live = new Set<string>();
@@ -66,26 +85,35 @@ export async function collectGarbage(store: Store, options: GcOptions = {}): Pro
       // rename(2) keeps a directory's mtime, so the meta's unpackedAt says when it was published.
       const published = Math.max(await mtime(dir), Date.parse(meta?.unpackedAt ?? '') || 0);
       const young = published > cutoff;
-      if (live.has(digest) || young) {
+      const keep = (): void => {
         result.kept += 1;
         for (const layer of meta?.layers ?? []) live.add(layer.digest);
         if (meta?.config !== undefined) live.add(meta.config);
+      };
+      if (live.has(digest) || young) {
+        keep();
         continue;
       }
-      const bytes = await treeBytes(dir);
-      await drop({ kind: 'rootfs', path: dir, digest, bytes }, () => removeRootfs(store, digest));
+      const entry: GcEntry = { kind: 'rootfs', path: dir, digest, bytes: await treeBytes(dir) };
+      if (inUse.has(digest)) {
+        result.inUse.push(entry);
+        keep();
+      } else if (!(await drop(entry, () => removeRootfs(store, digest, stillLeased(digest))))) {
+        keep();
+      }
     }
 
     // A meta without its rootfs is what a crash between the two publishing renames leaves.
     for (const { digest, dir: file } of await listDigests(path.join(store.root, DIRS.rootfs), false)) {
       if (!file.endsWith('.json') || (await mtime(file)) > cutoff) continue;
-      if ((await mtime(file.slice(0, -'.json'.length))) !== 0) continue;
+      // lstat, not mtime: a sealed tree keeps its layer's mtime, which may well be 0 (1970).
+      if (await fs.lstat(file.slice(0, -'.json'.length)).then(() => true, () => false)) continue;
       const bytes = (await fs.stat(file).catch(() => undefined))?.size ?? 0;
       await drop({ kind: 'rootfs', path: file, digest, bytes }, () => fs.rm(file, { force: true }));
     }
 
     const { collectSquashfs } = await import('./squashfs-gc.js');
-    result.kept += await collectSquashfs(store, live, cutoff, drop);
+    result.kept += await collectSquashfs(store, { live, inUse, stillLeased, result }, cutoff, drop);
 
     for (const { digest, dir: file } of await listDigests(path.join(store.root, DIRS.blobs), false)) {
       if (live.has(digest) || (await mtime(file)) > cutoff) {
@@ -129,7 +157,7 @@ async function listDigests(base: string, directories: boolean): Promise<{ digest
  * removals in progress. One is abandoned when it is older than the grace period and its lock
  * can be taken at once (so its owner is gone).
  */
-async function collectTmp(store: Store, cutoff: number, drop: (entry: GcEntry, remove: () => Promise<void>) => Promise<void>): Promise<void> {
+async function collectTmp(store: Store, cutoff: number, drop: Drop): Promise<void> {
   const tmp = store.dir('tmp');
   for (const name of (await fs.readdir(tmp).catch(() => [] as string[])).sort()) {
     const entry = path.join(tmp, name);

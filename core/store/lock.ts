@@ -1,7 +1,8 @@
 // Cross-process locks without a daemon that work on NFS and Lustre (where flock(2) is not
 // reliable): a lock is a directory made with mkdir(2), which is atomic on every POSIX
-// filesystem including NFS, holding an owner record; the holder's heartbeat keeps its mtime
-// fresh, so a crashed holder's lock goes stale and is broken by the next waiter.
+// filesystem including NFS, holding an owner record. Liveness (liveness.ts): on the holder's
+// own host the kernel decides (the process with that pid and start time exists, however busy
+// or stopped it is); from another host the holder's heartbeat, which keeps the mtime fresh.
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { removeTree, storeIoError } from './fs-util.js';
+import { localHolderAlive, processStartTime } from './liveness.js';
 import type { Store } from './store.js';
 
 export interface LockOwner {
@@ -18,6 +20,8 @@ export interface LockOwner {
   started: string;
   /** Random per acquisition: tells our lock from someone else's at the same path. */
   token: string;
+  /** The holder's start time (/proc/PID/stat), so a recycled pid is not taken for it. */
+  start?: string;
 }
 
 export interface LockOptions {
@@ -62,7 +66,7 @@ export async function acquireLock(store: Store, name: string, options: LockOptio
   let announced = false;
   for (;;) {
     throwIfAborted(options.signal, name);
-    const owner: LockOwner = { host: store.hostname, pid: process.pid, started: new Date().toISOString(), token: randomBytes(12).toString('hex') };
+    const owner: LockOwner = { host: store.hostname, pid: process.pid, started: new Date().toISOString(), token: randomBytes(12).toString('hex'), ...ownStart() };
     if (await tryCreate(store, dir, owner)) return hold(store, dir, owner);
     const current = await inspect(dir);
     // Released between our mkdir and our look: try again at once.
@@ -158,7 +162,8 @@ export async function readOwner(dir: string): Promise<LockOwner | undefined> {
   try {
     const value = JSON.parse(await fs.readFile(path.join(dir, OWNER_FILE), 'utf8')) as Partial<LockOwner>;
     if (typeof value.host === 'string' && typeof value.pid === 'number' && typeof value.token === 'string') {
-      return { host: value.host, pid: value.pid, started: String(value.started ?? ''), token: value.token };
+      const start = typeof value.start === 'string' ? { start: value.start } : {};
+      return { host: value.host, pid: value.pid, started: String(value.started ?? ''), token: value.token, ...start };
     }
   } catch {
     // Missing (the holder is between mkdir and writing it) or torn: judged by mtime alone.
@@ -166,22 +171,24 @@ export async function readOwner(dir: string): Promise<LockOwner | undefined> {
   return undefined;
 }
 
-/** Stale: no heartbeat for lockStaleMs, or the owner is a dead process on this very host. */
+/**
+ * Stale: an owner on this very host whose process is gone (a live one is never stale, even
+ * when its heartbeat stalled: a long synchronous walk, Ctrl-Z, SIGSTOP), or, for an owner on
+ * another host or one not yet recorded, no heartbeat for lockStaleMs.
+ */
 function isStale(store: Store, observed: Observed): boolean {
-  if (Date.now() - observed.mtimeMs > store.lockStaleMs) return true;
-  const owner = observed.owner;
-  return owner !== undefined && owner.host === store.hostname && !processAlive(owner.pid);
+  const local = observed.owner === undefined ? undefined : localHolderAlive(observed.owner, store.hostname);
+  if (local !== undefined) return !local;
+  return Date.now() - observed.mtimeMs > store.lockStaleMs;
 }
 
-export function processAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return errnoCode(error) === 'EPERM';
+let startOfThisProcess: { start?: string } | undefined;
+function ownStart(): { start?: string } {
+  if (startOfThisProcess === undefined) {
+    const start = processStartTime(process.pid);
+    startOfThisProcess = start === undefined ? {} : { start };
   }
+  return startOfThisProcess;
 }
 
 /**

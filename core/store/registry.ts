@@ -9,6 +9,7 @@ import { errnoCode } from '../errors.js';
 import { assertDigest } from '../oci/digest.js';
 import { storeIoError, writeFileAtomic } from './fs-util.js';
 import type { Store } from './store.js';
+import type { Lockfile } from '../../lockfiles/model.js';
 
 export interface Registration {
   /** Absolute path of the lockfile. */
@@ -23,6 +24,14 @@ export interface RegistrationEntry extends Registration {
   file: string;
   /** Whether the lockfile still exists; a missing lockfile protects nothing. */
   exists: boolean;
+}
+
+/** Everything a lockfile uses, in every environment and platform: what pull and run register. */
+export function lockfileDigests(lock: Pick<Lockfile, 'environments'>): string[] {
+  return lock.environments.flatMap((e) => [
+    ...(e.index ? [e.index.digest] : []),
+    ...e.images.flatMap((i) => [i.manifest.digest, i.config.digest, ...i.layers.map((l) => l.digest)]),
+  ]);
 }
 
 function registrationFile(store: Store, lockfilePath: string): string {

@@ -159,11 +159,16 @@ async function removeLeftovers(store: Store, hex: string): Promise<void> {
   }
 }
 
-/** Removes a rootfs and its meta from the writable store (never a read-only one). */
-export async function removeRootfs(store: Store, manifestDigest: string): Promise<void> {
+/**
+ * Removes a rootfs and its meta from the writable store (never a read-only one). With `inUse`,
+ * asked once the rootfs is out of sight: a launcher takes its lease before it opens an image,
+ * so a lease that appears by then is seen, and the rootfs goes back untouched (returns false).
+ */
+export async function removeRootfs(store: Store, manifestDigest: string, inUse?: () => Promise<boolean>): Promise<boolean> {
   // Moved out of sight first (one rename), so nobody ever finds a half-deleted rootfs.
   const aside = path.join(store.dir('tmp'), `removing-${digestParts(manifestDigest).hex}-${randomSuffix()}`);
   const dir = rootfsPathIn(store.root, manifestDigest);
+  const mode = (await fs.stat(dir).catch(() => undefined))?.mode;
   // A directory moved to another parent needs write permission on itself (its `..` changes).
   await fs.chmod(dir, 0o700).catch(() => undefined);
   let moved = true;
@@ -174,7 +179,13 @@ export async function removeRootfs(store: Store, manifestDigest: string): Promis
     if (errnoCode(error) !== 'ENOENT') throw storeIoError(error, `rootfs ${digestParts(manifestDigest).hex.slice(0, 12)}`, store.root);
     moved = false;
   }
+  if (moved && inUse !== undefined && (await inUse())) {
+    await fs.rename(aside, dir);
+    if (mode !== undefined) await fs.chmod(dir, mode & 0o7777);
+    return false;
+  }
   await fs.rm(rootfsMetaPathIn(store.root, manifestDigest), { force: true });
   await fs.rm(rootfsTreeListPathIn(store.root, manifestDigest), { force: true });
   if (moved) await removeTree(aside);
+  return true;
 }

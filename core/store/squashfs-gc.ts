@@ -1,16 +1,26 @@
-// gc's part for squashfs images: an image that no registered lockfile uses and that is past the
-// grace period goes, with its meta; a kept one keeps the blobs it was built from. A meta left
+// gc's part for squashfs images: an image that no registered lockfile uses, that is past the
+// grace period and that no running entry holds a lease on goes, with its meta; a kept one keeps
+// the blobs it was built from. A meta left
 // without its image (a crash between the two publishing steps) goes once it is old.
 
 import fs from 'node:fs/promises';
-import type { GcEntry } from './gc.js';
+import type { Drop, GcEntry, GcResult } from './gc.js';
 import { listSquashfs, readSquashfsMeta, removeSquashfs } from './squashfs-store.js';
 import type { Store } from './store.js';
 
-export type Drop = (entry: GcEntry, remove: () => Promise<void>) => Promise<void>;
+export interface Keeping {
+  /** Digests a registered lockfile uses; kept images add their blobs. */
+  live: Set<string>;
+  /** Manifest digests with a live lease when gc started. */
+  inUse: Set<string>;
+  /** Asks the leases again for one digest, once its image is out of sight. */
+  stillLeased: (digest: string) => () => Promise<boolean>;
+  result: Pick<GcResult, 'inUse'>;
+}
 
 /** Returns how many images were kept; adds their blobs to `live`. */
-export async function collectSquashfs(store: Store, live: Set<string>, cutoff: number, drop: Drop): Promise<number> {
+export async function collectSquashfs(store: Store, keeping: Keeping, cutoff: number, drop: Drop): Promise<number> {
+  const { live, inUse, stillLeased, result } = keeping;
   let kept = 0;
   for (const { digest, file, hasImage } of await listSquashfs(store.root)) {
     const meta = hasImage ? await readSquashfsMeta(file) : undefined;
@@ -21,13 +31,22 @@ export async function collectSquashfs(store: Store, live: Set<string>, cutoff: n
       continue;
     }
     const published = Math.max(await mtimeMs(file), Date.parse(meta?.builtAt ?? '') || 0);
-    if (live.has(digest) || published > cutoff) {
+    const keep = (): void => {
       kept += 1;
       for (const layer of meta?.layers ?? []) live.add(layer.digest);
       if (meta?.config !== undefined) live.add(meta.config);
+    };
+    if (live.has(digest) || published > cutoff) {
+      keep();
       continue;
     }
-    await drop({ kind: 'squashfs', path: file, digest, bytes: (await size(file)) + (await size(metaFile)) }, () => removeSquashfs(store, digest));
+    const entry: GcEntry = { kind: 'squashfs', path: file, digest, bytes: (await size(file)) + (await size(metaFile)) };
+    if (inUse.has(digest)) {
+      result.inUse.push(entry);
+      keep();
+    } else if (!(await drop(entry, () => removeSquashfs(store, digest, stillLeased(digest))))) {
+      keep();
+    }
   }
   return kept;
 }

@@ -137,7 +137,7 @@ async function removeLeftovers(store: Store, hex: string): Promise<void> {
 }
 
 /** Removes a squashfs image and its meta from the writable store (never a read-only one). */
-export async function removeSquashfs(store: Store, manifestDigest: string): Promise<void> {
+export async function removeSquashfs(store: Store, manifestDigest: string, inUse?: () => Promise<boolean>): Promise<boolean> {
   const file = squashfsPathIn(store.root, manifestDigest);
   // Moved out of sight first (one rename): nobody finds an image whose meta is already gone.
   const aside = path.join(store.dir('tmp'), `removing-${digestParts(manifestDigest).hex}-${randomSuffix()}.sqfs`);
@@ -148,8 +148,14 @@ export async function removeSquashfs(store: Store, manifestDigest: string): Prom
     if (errnoCode(error) !== 'ENOENT') throw storeIoError(error, `the squashfs image ${digestParts(manifestDigest).hex.slice(0, 12)}`, store.root);
     moved = false;
   }
+  // A lease taken before the rename is seen now (as removeRootfs does): put the image back.
+  if (moved && inUse !== undefined && (await inUse())) {
+    await fs.rename(aside, file);
+    return false;
+  }
   await fs.rm(squashfsMetaPathIn(store.root, manifestDigest), { force: true });
   if (moved) await fs.rm(aside, { force: true });
+  return true;
 }
 
 /** The squashfs images (and metas) under a store root: squashfs/<alg>/<hex>.{sqfs,json}. */

@@ -45,9 +45,14 @@ export class Store {
     this.durableRootfs = options.durableRootfs ?? true;
   }
 
-  /** The store the context points at (--store, ENVLOCK_STORE, ENVLOCK_STORE_RO, XDG default). */
+  /**
+   * The store the context points at (--store, ENVLOCK_STORE, ENVLOCK_STORE_RO, XDG default).
+   * ENVLOCK_LOCK_STALE_SECONDS sets how long a lock of another host may go without a heartbeat.
+   */
   static open(ctx: Pick<Context, 'storeOverride' | 'env' | 'home' | 'cwd'>, options: StoreOptions = {}): Store {
-    return new Store(storeRoots(ctx), options);
+    const stale = Number(ctx.env.ENVLOCK_LOCK_STALE_SECONDS);
+    const fromEnv = ctx.env.ENVLOCK_LOCK_STALE_SECONDS?.trim() && Number.isFinite(stale) && stale > 0 ? { lockStaleMs: stale * 1000 } : {};
+    return new Store(storeRoots(ctx), { ...fromEnv, ...options });
   }
 
   /** Read-only stores first, then the writable one: the order every lookup uses. */

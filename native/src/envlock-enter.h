@@ -64,6 +64,7 @@ struct el_spec {
   char *squashfs;     /* a squashfs image file */
   char *lease_dir;    /* `lease DIR NAME`: the store's leases/ directory, or NULL */
   char *lease_name;   /* <alg>-<hex>; the library appends .<host>.<pid>.<starttime> */
+  bool lease_optional;/* `lease DIR NAME optional`: a caller who may not write DIR holds none */
   char *cpu_arch;     /* `arch NAME`: the architecture the image is built for, or NULL */
   char *cpu_needs[EL_MAX_ITEMS]; /* canonical feature names (core/arch/features.ts) */
   int n_cpu_needs;

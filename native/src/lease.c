@@ -39,12 +39,24 @@ static int start_time(pid_t pid, unsigned long long *out) {
   return 0;
 }
 
-static int open_lease_dir(const char *dir) {
+/* What an optional lease (a module wrapper run by someone who may not write the store) skips. */
+static bool not_permitted(int err) { return err == EACCES || err == EPERM || err == EROFS; }
+
+#define SKIPPED (-2)
+
+/* An optional lease the caller may not take: the run goes on without one. */
+static int skip_lease(const struct el_spec *s) {
+  el_debug("lease %s/%s not taken: the directory is not writable by this user", s->lease_dir, s->lease_name);
+  return 0;
+}
+
+static int open_lease_dir(const char *dir, bool optional) {
   int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT && (mkdir(dir, 0777) == 0 || errno == EEXIST))
     fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) return fd;
   int err = errno;
+  if (optional && not_permitted(err)) return SKIPPED;
   return el_fail(EL_EXIT_LAUNCH_FAILED,
                  EL_MSG_LEASE "cannot use the lease directory %s: %s (errno %d); the store must be "
                  "writable by you to hold images in use against `envlock gc`",
@@ -61,8 +73,9 @@ int el_lease_take(const struct el_spec *s, pid_t pid, struct el_entry *e) {
                    u.nodename, (int)pid, start);
   if (n < 0 || (size_t)n >= sizeof e->lease_file)
     return el_fail(EL_EXIT_LAUNCH_FAILED, EL_MSG_LEASE "lease name %s is too long", s->lease_name);
-  int dirfd;
-  PASS(dirfd = open_lease_dir(s->lease_dir));
+  int dirfd = open_lease_dir(s->lease_dir, s->lease_optional);
+  if (dirfd == SKIPPED) return skip_lease(s);
+  PASS(dirfd);
   /* O_EXCL: a lease is this process's own; the same name can only be a leftover of this very
    * pid and start time, which is this process, so it is reused. */
   int fd = openat(dirfd, e->lease_file, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -70,6 +83,7 @@ int el_lease_take(const struct el_spec *s, pid_t pid, struct el_entry *e) {
   if (fd < 0) {
     int err = errno;
     close(dirfd);
+    if (s->lease_optional && not_permitted(err)) return skip_lease(s);
     return el_fail(EL_EXIT_LAUNCH_FAILED, EL_MSG_LEASE "cannot create %s/%s: %s (errno %d)",
                    s->lease_dir, e->lease_file, strerror(err), err);
   }

@@ -149,7 +149,9 @@ static int add_line(struct el_spec *s, char **f, int n, const char *origin, int 
   }
   if (strcmp(k, "bind") == 0 || strcmp(k, "dev") == 0) return add_bind(s, f, n, origin, line);
   if (strcmp(k, "lease") == 0) {
-    if (n != 3) return bad_line(origin, line, "wrong number of fields for", k);
+    if (n != 3 && n != 4) return bad_line(origin, line, "wrong number of fields for", k);
+    if (n == 4 && strcmp(f[3], "optional") != 0) return bad_line(origin, line, "unknown lease option", f[3]);
+    s->lease_optional = n == 4;
     NEED_PATH(f[1]);
     if (f[2][0] == '\0' || f[2][0] == '.' || strchr(f[2], '/'))
       return bad_line(origin, line, "lease name is empty or not a plain file name", f[2]);

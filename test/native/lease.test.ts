@@ -1,6 +1,7 @@
 // Leases (Decision 4), as root and as nobody: a launch holds leases/NAME.HOST.PID.STARTTIME
 // in the store while its command runs, keeps it fresh, and removes it however the command
-// ends; an image removed after the run was prepared is a clear error that leaves no lease.
+// ends; an image removed after the run was prepared is a clear error that leaves no lease; an
+// optional lease (`lease DIR NAME optional`) the caller may not take lets the command run.
 
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -103,5 +104,23 @@ describe('a lease directory the caller cannot write', () => {
     expect(result.status).toBe(125);
     expect(spawnSync('ls', [dir]).stdout.toString()).toBe('');
     removeTree(path.dirname(dir));
+  });
+
+  it('runs the command without a lease when the lease is optional (a module tree shared by users)', async () => {
+    const dir = path.join(publicTempDir('envlock-lease-ro-'), 'leases');
+    mkdirSync(dir, { mode: 0o755 });
+    const nobody = CALLERS.find((c) => c.name === 'nobody')!;
+    const result = await runWithSpecFd(`envlock-launch-spec 1\nrootfs ${rootfs}\nlease ${dir} ${NAME} optional\nenv PATH=/bin\n`, ['echo', 'ran'], { prefix: nobody.prefix });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('ran\n');
+    expect(result.status).toBe(0);
+    expect(spawnSync('ls', [dir]).stdout.toString()).toBe('');
+    removeTree(path.dirname(dir));
+  });
+
+  it('refuses an unknown lease option (125)', async () => {
+    const result = await runWithSpecFd(`envlock-launch-spec 1\nrootfs ${rootfs}\nlease /tmp ${NAME} sometimes\nenv PATH=/bin\n`, ['true']);
+    expect(result.stderr).toContain('unknown lease option: sometimes');
+    expect(result.status).toBe(125);
   });
 });
