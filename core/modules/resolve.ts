@@ -2,6 +2,7 @@
 // NAME/VERSION exactly, NAME's default version, then `provides:` aliases; the first tree wins.
 
 import { EnvlockError } from '../errors.js';
+import { shown } from '../shown.js';
 import { nearest } from '../suggest.js';
 import type { CatalogEntry, TreeCatalog } from './catalog.js';
 import { moduleLabel, type ModuleInfo } from './module-info.js';
@@ -60,7 +61,7 @@ export function knownNames(trees: readonly TreeCatalog[]): string[] {
 
 /** MODULE_UNKNOWN worded like Lmod's "The following module(s) are unknown", with a suggestion. */
 export function unknownModules(trees: readonly TreeCatalog[], requested: readonly string[], siteNames: readonly string[] = []): EnvlockError {
-  const quoted = requested.map((r) => `"${r}"`).join(' ');
+  const quoted = requested.map((r) => `"${shown(r)}"`).join(' ');
   // One suggestion over both sides: envlock's names and those the site's module command offers.
   const known = [...knownNames(trees), ...siteNames, ...siteNames.map((n) => n.split('/')[0]!)];
   const suggestions = requested.map((r) => nearest(r, known)).filter((s): s is string => s !== undefined);

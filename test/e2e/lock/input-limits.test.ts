@@ -95,6 +95,10 @@ describe.each(CALLERS)('inputs too big or too strange, as $name', (caller) => {
       expect(result.code, result.stderr).not.toBe(0);
       expect(expectOneError(result).some((l) => l.startsWith('hint: run rm'))).toBe(false);
     }
+    // The module shim's "unknown" answer (printed for `module load NAME`), in Lmod's words.
+    const unknown = await runCli(['module', 'unknown', `x\n${forged}`], { cwd: good, env: { ENVLOCK_MODULEPATH: empty }, ...as });
+    expect(unknown.stdout).toContain('The following module(s) are unknown: "x\\nerror: forged\\nhint: run rm -rf ~".');
+    expect(unknown.stdout.split('\n').some((l) => l.startsWith('error: forged') || l.startsWith('hint: run rm'))).toBe(false);
   });
 
   it('shortens a 5,000-character reference instead of echoing it whole', async () => {
