@@ -1,20 +1,25 @@
 // gc never removes an image in use (issue 13.1), as root and as nobody: a job runs an image, the project is re-locked to another image and pulled, the grace period is
 // over, and gc keeps the running image (saying so) while the job completes correctly; once the
 // job has ended, gc removes it. A `run` that pulled implicitly registers its lockfile like pull.
-// (pull makes trees here; gc's squashfs side is tested in test/unit/store/gc-leases.test.ts.)
+// Both image forms (a squashfs run with ENVLOCK_WARM=0: a warm holder keeps its own lease for
+// 30 s after its last client, by design), and a module wrapper's run (root).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { makeTempDir, removeTempDirs, runCli, type CliOptions } from '../../helpers/cli.js';
+import { makeTempDir, REPO_ROOT, removeTempDirs, runCli, type CliOptions } from '../../helpers/cli.js';
 
 const registry = inject('registry');
 const images = inject('testImages');
 afterAll(() => removeTempDirs());
 
 const CALLERS = [{ name: 'root' }, { name: 'nobody', asUser: 'nobody' as const }];
-const image = (store: string, hex: string) => join(store, 'rootfs', 'sha256', hex);
+const FORMS = [
+  { form: 'tree', kind: 'rootfs', image: (store: string, hex: string) => join(store, 'rootfs', 'sha256', hex) },
+  { form: 'squashfs', kind: 'squashfs', image: (store: string, hex: string) => join(store, 'squashfs', 'sha256', `${hex}.sqfs`) },
+];
+const image = FORMS[0]!.image;
 
 async function waitFor(test: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (test()) return true;
@@ -23,10 +28,13 @@ async function waitFor(test: () => boolean, ms: number): Promise<boolean> {
 
 /** Ages everything in the store by an hour, so the ten-minute grace period protects nothing. */
 function age(store: string): void {
-  const metas = join(store, 'rootfs', 'sha256');
-  for (const name of readdirSync(metas).filter((n) => n.endsWith('.json'))) {
-    const meta = JSON.parse(readFileSync(join(metas, name), 'utf8')) as { unpackedAt: string };
-    writeFileSync(join(metas, name), JSON.stringify({ ...meta, unpackedAt: new Date(Date.now() - 3_600_000).toISOString() }));
+  const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+  for (const [form, field] of [['rootfs', 'unpackedAt'], ['squashfs', 'builtAt']] as const) {
+    const metas = join(store, form, 'sha256');
+    for (const name of readdirSync(metas).filter((n) => n.endsWith('.json'))) {
+      const meta = JSON.parse(readFileSync(join(metas, name), 'utf8')) as Record<string, unknown>;
+      if (field in meta) writeFileSync(join(metas, name), JSON.stringify({ ...meta, [field]: hourAgo }));
+    }
   }
   // Not into the images: run checks the mtimes of a sample of their files.
   execFileSync('find', [store, '-maxdepth', '3', '-exec', 'touch', '-h', '-d', '1 hour ago', '{}', '+']);
@@ -36,14 +44,14 @@ function declaration(image: string): string {
   return `version: 1\nenvironments:\n  bb:\n    image: ${registry}/${image}\n    platforms: [linux/amd64]\n`;
 }
 
-describe.each(CALLERS)('gc and an image in use, as $name', ({ asUser }) => {
+describe.each(CALLERS.flatMap((c) => FORMS.map((f) => ({ ...c, ...f }))))('gc and an image in use ($form), as $name', ({ asUser, form, kind, image }) => {
   function project() {
     const forUser = asUser ? { forUser: asUser } : {};
     const dir = makeTempDir('gc-in-use', forUser);
     const store = join(makeTempDir('store', forUser), 'store');
     writeFileSync(join(dir, 'envlock.yaml'), declaration('busybox:latest'));
     if (asUser) execFileSync('chown', ['-R', `${asUser}:nogroup`, dir]);
-    const env = { HOME: makeTempDir('home', forUser), ENVLOCK_STORE: store };
+    const env = { HOME: makeTempDir('home', forUser), ENVLOCK_STORE: store, ENVLOCK_IMAGE_FORMAT: form, ENVLOCK_WARM: '0' };
     const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { cwd: dir, env: { ...env, ...extra }, ...(asUser ? { asUser } : {}) } satisfies CliOptions);
     return { dir, store, cli };
   }
@@ -65,7 +73,7 @@ describe.each(CALLERS)('gc and an image in use, as $name', ({ asUser }) => {
     age(p.store);
     const gc = await p.cli(['gc']);
     expect(gc.code, gc.stderr).toBe(0);
-    expect(gc.stdout).toContain(`kept rootfs ${images.busyboxAmd64}`);
+    expect(gc.stdout).toContain(`kept ${kind} ${images.busyboxAmd64}`);
     expect(gc.stdout).toContain('in use by a running job');
     expect(existsSync(running)).toBe(true);
 
@@ -97,5 +105,40 @@ describe.each(CALLERS)('gc and an image in use, as $name', ({ asUser }) => {
     expect(gc.json<{ result: { removed: { kind: string }[] } }>().result.removed.filter((e) => e.kind !== 'tmp')).toEqual([]);
     expect(existsSync(image(p.store, images.busyboxAmd64.slice(7)))).toBe(true);
     expect((await p.cli(['run', 'bb', '--offline', '--', 'true'])).code).toBe(0);
+  });
+});
+
+describe('gc and a module wrapper in use, as root', () => {
+  it('keeps the image while a wrapper runs in it, and removes it after', async () => {
+    const base = makeTempDir('gc-module');
+    const project = join(base, 'project');
+    execFileSync('mkdir', [project]);
+    writeFileSync(join(project, 'envlock.yaml'), `${declaration('busybox:latest')}    commands: [busybox]\n`);
+    const store = join(base, 'store');
+    const env = { HOME: base, ENVLOCK_STORE: store, ENVLOCK_MODULEPATH: join(base, 'tree'), ENVLOCK_IMAGE_FORMAT: 'tree' };
+    expect((await runCli(['lock'], { cwd: project, env })).code).toBe(0);
+    const published = await runCli(['module', 'publish', '1.0'], { cwd: project, env });
+    expect(published.code, published.stderr).toBe(0);
+    const script = [
+      `. "${join(REPO_ROOT, 'shim', 'envlock.sh')}"`,
+      'module load bb',
+      `busybox sh -c 'touch ${base}/started; while [ ! -e ${base}/go ]; do sleep 0.1; done; cat /etc/os-release'`,
+    ].join('\n');
+    const job = spawn('sh', ['-c', script], { cwd: '/', env: { PATH: '/usr/bin:/bin', HOME: base, ENVLOCK_MODULEPATH: env.ENVLOCK_MODULEPATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    job.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const ended = new Promise<number | null>((resolve) => job.on('close', resolve));
+    expect(await waitFor(() => existsSync(join(base, 'started')), 60_000)).toBe(true);
+    // Nothing registered any more: only the wrapper's lease keeps the image.
+    execFileSync('sh', ['-c', `rm -f ${store}/lockfiles/*.json`]);
+    age(store);
+    const gc = await runCli(['gc'], { cwd: project, env });
+    expect(gc.stdout).toContain(`kept rootfs ${images.busyboxAmd64}`);
+    writeFileSync(join(base, 'go'), '');
+    expect(await ended).toBe(0);
+    expect(out).toContain('ID=envlock-test');
+    const after = await runCli(['gc'], { cwd: project, env });
+    expect(after.stdout).toContain(`removed rootfs ${images.busyboxAmd64}`);
+    expect(readdirSync(join(store, 'leases'))).toEqual([]);
   });
 });
