@@ -99,7 +99,7 @@ export class SlimHttp implements Dispatcher {
         socket.once('connect', () => clearTimeout(connectTimer));
         socket.once('close', () => clearTimeout(connectTimer));
       });
-      req.once('error', (error) => {
+      req.on('error', (error) => {
         clearTimeout(timer);
         init.signal?.removeEventListener('abort', onAbort);
         fail(error);
