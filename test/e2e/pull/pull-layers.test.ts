@@ -3,7 +3,7 @@
 // pulls and means what it says; a header-only entry hides nothing; a name that is not UTF-8, a
 // gzip bomb and a zstd frame with a 1 GiB window are refused early, naming what to do.
 
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, closeSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -83,17 +83,21 @@ describe.each(WAYS)('layers through envlock pull into a $format, as $name', (cal
     return spawnSync('unsquashfs', ['-l', '-d', '', image], { encoding: 'utf8' }).stdout.split('\n').includes(`/${name}`);
   }
 
-  it.skipIf(caller.format === 'squashfs')('issue 13.5: capabilities are ignored with one info line, /tmp keeps its sticky bit, GNU and PAX sparse files are materialised', async () => {
+  it('issue 13.5: capabilities are ignored with one info line, /tmp keeps its sticky bit, GNU and PAX sparse files are materialised', async () => {
     const { layers, sparseSha } = realWorldLayers();
     const image = buildImage({ layers, platform, createdBy: `real-${caller.name}-${++seq}-${Date.now()}` });
     const { result, store, dir } = await pull('real', image);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/Ignored the extended attributes \(file capabilities, SELinux labels, overlay markers\) of 1 entry: "\.\/bin\/ping"\./);
-    const rootfs = result.json<{ result: { environments: { rootfs: string }[] } }>().result.environments[0]!.rootfs;
+    const pulled = result.json<{ result: { environments: { rootfs: string }[] } }>().result.environments[0]!.rootfs;
+    // A squashfs image is read through squashfs-tools' unsquashfs (as root: modes as stored).
+    const rootfs = caller.format === 'tree' ? pulled : join(makeTempDir('view'), 'root');
+    if (caller.format === 'squashfs') execFileSync('unsquashfs', ['-no-xattrs', '-quiet', '-no-progress', '-d', rootfs, pulled]);
     expect(statSync(join(rootfs, 'tmp')).mode & 0o7777).toBe(0o1555);
     const lastlog = join(rootfs, 'var/log/lastlog');
     expect(statSync(lastlog).size).toBe(32 * MiB);
-    expect(statSync(lastlog).blocks * 512).toBeLessThan(4 * MiB);
+    // The holes stayed holes: in the tree, and in the image file, which holds the 32 MiB file in far less.
+    expect((caller.format === 'tree' ? statSync(lastlog).blocks * 512 : statSync(pulled).size)).toBeLessThan(4 * MiB);
     expect(createHash('sha256').update(readFileSync(lastlog)).digest('hex')).toBe(sparseSha);
     expect(statSync(join(rootfs, 'bin/ping')).size).toBe(statSync('/bin/true').size);
     // The digest the applier computed in memory is the one verify recomputes from disk.
