@@ -105,6 +105,13 @@ describe.each(CALLERS.flatMap((c) => FORMS.map((f) => ({ ...c, ...f }))))('gc an
     expect(gc.json<{ result: { removed: { kind: string }[] } }>().result.removed.filter((e) => e.kind !== 'tmp')).toEqual([]);
     expect(existsSync(image(p.store, images.busyboxAmd64.slice(7)))).toBe(true);
     expect((await p.cli(['run', 'bb', '--offline', '--', 'true'])).code).toBe(0);
+    // A repeated run (answered from the prepared-run cache) holds its lease too.
+    const job = p.cli(['run', 'bb', '--', 'sh', '-c', 'touch started; while [ ! -e go ]; do sleep 0.1; done']);
+    expect(await waitFor(() => existsSync(join(p.dir, 'started')), 60_000)).toBe(true);
+    expect(readdirSync(join(p.store, 'leases')).map((n) => n.split('.')[0])).toEqual([images.busyboxAmd64.replace(':', '-')]);
+    writeFileSync(join(p.dir, 'go'), '');
+    expect((await job).code).toBe(0);
+    expect(readdirSync(join(p.store, 'leases'))).toEqual([]);
   });
 });
 
