@@ -12,7 +12,8 @@ import { expect } from 'vitest';
 import { NOBODY } from './cli.js';
 import type { Sandbox } from './hostile-layers.js';
 import { tarEntries, type TarEntry } from './tar-writer.js';
-import { DESTINATIONS } from './unpack-destinations.js';
+import { DESTINATIONS, destination } from './unpack-destinations.js';
+import { treeDigest } from '../../core/unpack/tree-digest.js';
 import { runUnpack, type LayerRequest, type UnpackError, type UnpackOutcome } from './unpack-runner.js';
 
 export type Caller = 'root' | 'nobody';
@@ -57,16 +58,26 @@ export async function unpack(box: Sandbox, way: Way, layers: LayerSpec[]): Promi
       return { file, compression: 'none', chunkSize: chunkSize ?? 1536, ...options };
     });
     const request = { rootfs: box.rootfs, destination: way.destination, layers: requests };
-    if (way.caller === 'root') return await runUnpack(request);
+    if (way.caller === 'root') return await written(box, way, await runUnpack(request));
     for (const owned of [inputs, box.parent, box.rootfs]) chownSync(owned, NOBODY.uid, NOBODY.gid);
     const requestFile = path.join(inputs, 'request.json');
     writeFileSync(requestFile, JSON.stringify(request), { mode: 0o644 });
     const child = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, runnerBundle(), requestFile], { encoding: 'utf8', timeout: 60_000 });
     if (child.status !== 0) throw new Error(`the unpack runner failed as nobody (${child.status}):\n${child.stderr}`);
-    return JSON.parse(child.stdout) as UnpackOutcome;
+    return await written(box, way, JSON.parse(child.stdout) as UnpackOutcome);
   } finally {
     rmSync(inputs, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a squashfs destination wrote is exactly the applier's image: its tree digest, recomputed
+ * from the image as unsquashfs reads it back, is the one the applier computed from memory (the
+ * tree form's, docs/security.md "Tree digest").
+ */
+async function written(box: Sandbox, way: Way, outcome: UnpackOutcome): Promise<UnpackOutcome> {
+  if (outcome.ok && way.destination === 'squashfs') expect(await treeDigest(destination(way.destination).view(box.rootfs))).toBe(outcome.treeDigest);
+  return outcome;
 }
 
 /** The outcome must be a success; returns it. */
