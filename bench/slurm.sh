@@ -69,7 +69,8 @@ chown -R "$user" "$bench_tmp"
 export HOME=$bench_tmp ENVLOCK_STORE=$bench_tmp/store PATH=$bench_tmp/bin:$PATH USER=$user LOGNAME=$user
 cd "$project"
 as_user envlock lock -q >/dev/null
-as_user envlock pull -q >/dev/null
+# A tree: the plugin and ch-run start the same unpacked image (the default here would be squashfs).
+as_user envlock pull -q --image-format tree >/dev/null
 rootfs=$(find "$ENVLOCK_STORE/rootfs/sha256" -mindepth 1 -maxdepth 1 -type d | head -1)
 srun="srun -N4 -n$tasks"
 srun_argv=(srun -N4 "-n$tasks")
