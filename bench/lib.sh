@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced: the variables it sets are used by the scripts that source it
 # Shared helpers for the bench scripts: install the peers, start a throwaway registry on
 # 127.0.0.1, and read medians out of hyperfine's JSON. Sourced, not run.
 

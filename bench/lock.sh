@@ -5,6 +5,7 @@
 # Targets (issue 14): lock <= 0.25x the skopeo loop; lock --check <= 1.5x node start-up.
 # PROFILE=1 (the default) ends with a CPU profile of one lock, by activity.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 bench_need docker-registry skopeo hyperfine curl busybox-static
 cd "$bench_repo"

@@ -14,9 +14,9 @@
 # Usage (as root, from the repository root): bench/metadata.sh    env: BENCH_USER=nobody
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "bench/metadata.sh: run it as root (it installs packages, then measures as nobody)" >&2; exit 1; }
-# shellcheck source=bench/lib.sh
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source=bench/pull-image.sh
+# shellcheck source=pull-image.sh
 source "$bench_repo/bench/pull-image.sh"
 bench_need strace python3 docker-registry curl squashfuse fuse3
 user=${BENCH_USER:-nobody}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # sourced after lib.sh, which sets bench_tmp; what it sets is used by the scripts that source it
 # Builds the image bench/pull.sh pulls: a debootstrap minbase Debian root, packed as one gzip
 # layer, pushed as an OCI image with curl. The root and the layer are cached between runs.
 # Sourced after bench/lib.sh, not run.

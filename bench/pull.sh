@@ -7,9 +7,9 @@
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "bench/pull.sh: run it as root (it installs packages, then measures as nobody)" >&2; exit 1; }
-# shellcheck source=bench/lib.sh
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source=bench/pull-image.sh
+# shellcheck source=pull-image.sh
 source "$bench_repo/bench/pull-image.sh"
 trap '[ -n "${bench_tls_registry_pid:-}" ] && kill "$bench_tls_registry_pid" 2>/dev/null; bench_cleanup' EXIT
 

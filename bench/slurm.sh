@@ -11,7 +11,7 @@
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "bench/slurm.sh: run it as root (it starts Slurm daemons, then measures as nobody)" >&2; exit 1; }
-# shellcheck source=bench/lib.sh
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap 'exec 7>&- 2>/dev/null; sleep 1; [ -n "${registry_pid:-}" ] && kill "$registry_pid" 2>/dev/null; bench_cleanup' EXIT
 

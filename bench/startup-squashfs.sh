@@ -8,6 +8,7 @@
 # Medians of RUNS (default 40) hyperfine runs. Target (issue 10): envlock's added cost
 # (squashfs minus tree) <= 0.5x ch-run's (IMAGE.sqfs minus DIR), cold and warm reported apart.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 bench_need charliecloud hyperfine busybox-static squashfs-tools fuse3
 cd "$bench_repo"

@@ -13,6 +13,7 @@
 # lock --check <= 1.5x node; launcher <= 1.1x ch-run (issue 5). Prints the load average seen,
 # since on a shared machine only figures from one run compare.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 bench_need charliecloud hyperfine busybox-static
 cd "$bench_repo"
