@@ -4,41 +4,22 @@
 // squashfs pull then fails with the fix (exit 4) before fetching anything, and auto pulls a tree
 // and says why in --verbose and doctor.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { makeTempDir, REPO_ROOT, removeTempDirs, runCli } from '../../helpers/cli.js';
+import { buildCopyWithoutHeaders } from '../../helpers/build-copy-without-headers.js';
+import { makeTempDir, removeTempDirs, runCli } from '../../helpers/cli.js';
 import { lockedProject } from './pull-helpers.js';
 
-const HEADERS = '/usr/include/squashfuse';
 const registry = inject('registry');
 let cli: string;
 
 beforeAll(() => {
-  const root = makeTempDir('no-squashfuse');
-  chmodSync(root, 0o755);
-  const empty = join(root, 'empty');
-  const pkg = join(root, 'pkg');
-  mkdirSync(empty);
-  mkdirSync(join(pkg, 'scripts'), { recursive: true });
-  cpSync(join(REPO_ROOT, 'native'), join(pkg, 'native'), { recursive: true, filter: (src) => !src.includes(`${join('native', 'build')}`) });
-  for (const file of ['package.json', 'scripts/build-native.mjs']) cpSync(join(REPO_ROOT, file), join(pkg, file));
-  cpSync(join(REPO_ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'));
-  const npmRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim();
-  const gyp = [join(npmRoot, 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), join(REPO_ROOT, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')].find(existsSync);
-  const built = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind '${empty}' ${HEADERS} && exec '${process.execPath}' scripts/build-native.mjs`], {
-    cwd: pkg,
-    encoding: 'utf8',
-    env: { ...process.env, ...(gyp ? { npm_config_node_gyp: gyp } : {}) },
-    timeout: 600_000,
-  });
-  expect(built.status, built.stderr).toBe(0);
+  const copy = buildCopyWithoutHeaders('/usr/include/squashfuse', { timeoutMs: 600_000 });
+  expect(copy.built.status, copy.built.stderr).toBe(0);
   // The build says once what it left out.
-  expect(built.stderr.match(/note: built without squashfs mounting in the launcher \(libsquashfuse-dev, libfuse3-dev\)/g)).toHaveLength(1);
-  execFileSync('chmod', ['-R', 'a+rX', pkg]);
-  cli = join(pkg, 'dist', 'bundle', 'envlock.js');
+  expect(copy.built.stderr.match(/note: built without squashfs mounting in the launcher \(libsquashfuse-dev, libfuse3-dev\)/g)).toHaveLength(1);
+  cli = copy.cli;
 }, 660_000);
 afterAll(() => removeTempDirs());
 
