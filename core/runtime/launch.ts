@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import type { Context, Env } from '../context.js';
-import { EXIT, EnvlockError } from '../errors.js';
+import { EXIT, EnvlockError, type ErrorCode } from '../errors.js';
 import { launcherPath } from './launcher-path.js';
 import { loadNative, type NativeAddon } from './native.js';
 import { renderSpec, type LaunchSpec } from './spec.js';
@@ -138,62 +138,81 @@ const {
   EL_MSG_USERNS: USERNS, EL_MSG_BIND_SOURCE: BIND_SOURCE, EL_MSG_NOT_FOUND: NOT_FOUND, EL_MSG_CANNOT_EXECUTE: CANNOT_EXECUTE,
   EL_MSG_CPU: CPU, EL_MSG_SQUASHFS: SQUASHFS, EL_MSG_IMAGE_MISSING: IMAGE_MISSING,
 } = LAUNCHER_PREFIXES;
+const { HOST_UNSUPPORTED, RUN_LAUNCH_FAILED, RUN_CANNOT_EXECUTE, RUN_NOT_FOUND } = EXIT;
+
+/** One kind of launcher failure: the statuses and message prefix that mark it, and the error it becomes. */
+export interface LauncherFailureKind {
+  statuses: readonly number[];
+  /** What the message starts with after `envlock-launch: `; '' matches any. */
+  prefix: string;
+  code: ErrorCode;
+  /** The error's message, from what follows the prefix. */
+  message: (rest: string) => string;
+  hint: string;
+  /** Details besides the launcher's line, from what follows the prefix. */
+  details?: (rest: string) => Record<string, unknown>;
+}
+
+/**
+ * The launcher's failures, walked in order, the first match wins (so a status-125 line without
+ * a known prefix is a plain launch failure): 125 launch, 126 cannot execute, 127 not found
+ * (docs/runtime.md), 4 when this host cannot run the environment.
+ */
+export const LAUNCHER_FAILURES: readonly LauncherFailureKind[] = [
+  {
+    statuses: [HOST_UNSUPPORTED, RUN_LAUNCH_FAILED], prefix: USERNS, code: 'USERNS_UNAVAILABLE',
+    message: (rest) => `This host does not let envlock create a user namespace (${rest}).`,
+    hint: 'Run `envlock doctor` to see which kernel setting blocks it; an administrator must change it.',
+  },
+  {
+    statuses: [HOST_UNSUPPORTED], prefix: CPU, code: 'CPU_UNSUPPORTED',
+    message: (rest) => `This CPU cannot run the prepared image: ${rest}.`,
+    hint: 'Run on a node whose CPU has these features, or lock and pull a variant this CPU can run.',
+  },
+  {
+    statuses: [HOST_UNSUPPORTED], prefix: SQUASHFS, code: 'RUNTIME_UNAVAILABLE',
+    message: (rest) => `This host cannot mount the squashfs image: ${rest}.`,
+    hint: 'Run `envlock doctor`, or pull the image as a tree (`envlock pull --image-format tree`).',
+  },
+  {
+    statuses: [RUN_LAUNCH_FAILED], prefix: IMAGE_MISSING, code: 'LAUNCH_FAILED',
+    message: (rest) => `The image was removed after the run was prepared: ${rest}.`,
+    hint: 'Run the command again; `envlock pull` brings the image back.',
+  },
+  {
+    statuses: [RUN_LAUNCH_FAILED], prefix: BIND_SOURCE, code: 'BIND_INVALID',
+    message: (rest) => `A bind mount source cannot be used: ${rest}.`,
+    hint: 'Create the source directory or remove the bind from the declaration.',
+  },
+  {
+    statuses: [RUN_LAUNCH_FAILED], prefix: '', code: 'LAUNCH_FAILED',
+    message: (what) => `Entering the environment failed: ${what}.`,
+    hint: 'Run again with --debug to see each mount the launcher makes.',
+  },
+  {
+    statuses: [RUN_NOT_FOUND], prefix: NOT_FOUND, code: 'COMMAND_NOT_FOUND',
+    message: (command) => `The command ${command} was not found inside the environment.`,
+    hint: 'Check the command name, or list what the image provides with `envlock run ENV -- ls /usr/bin`.',
+    details: (command) => ({ command }),
+  },
+  {
+    statuses: [RUN_CANNOT_EXECUTE], prefix: CANNOT_EXECUTE, code: 'COMMAND_NOT_EXECUTABLE',
+    message: (rest) => `The command could not be executed inside the environment: ${rest}.`,
+    hint: 'Check that the file is an executable for this architecture with its execute bit set.',
+  },
+];
 
 /**
  * The launcher's own failure, when the status and its last stderr line say the launcher (not
- * the command) failed: 125 launch, 126 cannot execute, 127 not found (docs/runtime.md).
+ * the command) failed (LAUNCHER_FAILURES); otherwise undefined: the status is the command's.
  */
 export function launcherFailure(result: Pick<LaunchResult, 'status' | 'stderr'>): EnvlockError | undefined {
   const lines = result.stderr.trimEnd().split('\n');
   const last = lines[lines.length - 1] ?? '';
   if (!last.startsWith('envlock-launch: ')) return undefined;
   const what = last.slice('envlock-launch: '.length);
-  const details = { launcher: last };
-  if ((result.status === 4 || result.status === 125) && what.startsWith(USERNS)) {
-    return new EnvlockError('USERNS_UNAVAILABLE', `This host does not let envlock create a user namespace (${what.slice(USERNS.length)}).`, {
-      hint: 'Run `envlock doctor` to see which kernel setting blocks it; an administrator must change it.',
-      details,
-    });
-  }
-  if (result.status === 4 && what.startsWith(CPU)) {
-    return new EnvlockError('CPU_UNSUPPORTED', `This CPU cannot run the prepared image: ${what.slice(CPU.length)}.`, {
-      hint: 'Run on a node whose CPU has these features, or lock and pull a variant this CPU can run.',
-      details,
-    });
-  }
-  if (result.status === 4 && what.startsWith(SQUASHFS)) {
-    return new EnvlockError('RUNTIME_UNAVAILABLE', `This host cannot mount the squashfs image: ${what.slice(SQUASHFS.length)}.`, {
-      hint: 'Run `envlock doctor`, or pull the image as a tree (`envlock pull --image-format tree`).',
-      details,
-    });
-  }
-  if (result.status === 125 && what.startsWith(IMAGE_MISSING)) {
-    return new EnvlockError('LAUNCH_FAILED', `The image was removed after the run was prepared: ${what.slice(IMAGE_MISSING.length)}.`, {
-      hint: 'Run the command again; `envlock pull` brings the image back.',
-      details,
-    });
-  }
-  if (result.status === 125 && what.startsWith(BIND_SOURCE)) {
-    return new EnvlockError('BIND_INVALID', `A bind mount source cannot be used: ${what.slice(BIND_SOURCE.length)}.`, {
-      hint: 'Create the source directory or remove the bind from the declaration.',
-      details,
-    });
-  }
-  if (result.status === 125) {
-    return new EnvlockError('LAUNCH_FAILED', `Entering the environment failed: ${what}.`, { hint: 'Run again with --debug to see each mount the launcher makes.', details });
-  }
-  if (result.status === 127 && what.startsWith(NOT_FOUND)) {
-    const command = what.slice(NOT_FOUND.length);
-    return new EnvlockError('COMMAND_NOT_FOUND', `The command ${command} was not found inside the environment.`, {
-      hint: 'Check the command name, or list what the image provides with `envlock run ENV -- ls /usr/bin`.',
-      details: { ...details, command },
-    });
-  }
-  if (result.status === 126 && what.startsWith(CANNOT_EXECUTE)) {
-    return new EnvlockError('COMMAND_NOT_EXECUTABLE', `The command could not be executed inside the environment: ${what.slice(CANNOT_EXECUTE.length)}.`, {
-      hint: 'Check that the file is an executable for this architecture with its execute bit set.',
-      details,
-    });
-  }
-  return undefined;
+  const kind = LAUNCHER_FAILURES.find((k) => result.status !== null && k.statuses.includes(result.status) && what.startsWith(k.prefix));
+  if (kind === undefined) return undefined;
+  const rest = what.slice(kind.prefix.length);
+  return new EnvlockError(kind.code, kind.message(rest), { hint: kind.hint, details: { launcher: last, ...kind.details?.(rest) } });
 }
