@@ -59,7 +59,7 @@
       "target_name": "envlock-launch",
       "type": "executable",
       "dependencies": ["envlock-entry"],
-      "sources": ["src/main.c"],
+      "sources": ["src/main.c", "src/wrapper.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fno-strict-aliasing"],
       "cflags!": ["-fno-exceptions"],
       "ldflags": ["<(envlock_static)"]

@@ -157,7 +157,7 @@ export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOpti
     label,
     spec: primary.spec,
     variants: variants.map(({ image, prepared: p }, i) => ({ tag: `${i + 1}-${platformString(image.platform).replaceAll('/', '-')}`, spec: wrapperSpec(p, options.store.root).spec })),
-    homeArgs: primary.perUser,
+    homeLines: primary.perUser,
     commands: info.environment.commands,
     launcherPath,
     sources: [info.lockFile, info.declaration.file],

@@ -37,8 +37,8 @@ export interface PrepareInput {
   variants?: readonly PreparedVariant[];
   commands: readonly string[];
   launcherPath: string;
-  /** The wrappers' `--set` arguments for binds under the runner's $HOME (home-binds.ts). */
-  homeArgs?: readonly string[];
+  /** The wrappers' spec lines for binds under the runner's $HOME, `~` standing for it (home-binds.ts). */
+  homeLines?: readonly string[];
   /** envlock.lock and the declaration: a wrapper refuses to run when either is newer than its spec. */
   sources: readonly string[];
   /** The bytes of the lock the spec is made from; kept so the shim can tell, without a process, that it still matches. */
@@ -144,7 +144,7 @@ export async function prepareModuleRuntime(input: PrepareInput): Promise<Prepare
     await fs.symlink(input.spec.rootfs ?? input.spec.squashfs!, path.join(work, PREPARED.rootfs));
     if (input.lockBytes !== undefined) await writeNew(path.join(work, PREPARED.lock), input.lockBytes, 0o644);
     for (const command of input.commands) {
-      const text = wrapperScript({ command, label: input.label, launcherPath: input.launcherPath, specFile, candidates, homeArgs: input.homeArgs, sources: input.sources });
+      const text = wrapperScript({ command, label: input.label, launcherPath: input.launcherPath, specFile, candidates, homeLines: input.homeLines, sources: input.sources });
       await writeNew(path.join(work, PREPARED.bin, command), text, 0o755);
     }
     const previous = await flip(outDir, version);

@@ -103,6 +103,19 @@ void el_report(void);
 int el_prepare(struct el_spec *s, struct el_caller *c, struct el_entry *e, pid_t holder);
 int el_finish_entry(const struct el_spec *s);
 
+/* spec.c: undoes a spec field's \\ \s \n \t \r escapes in place; false on an unknown escape. */
+bool el_spec_unescape(char *field);
+
+/* spec-input.c: el_spec_read_first_fitting for a module wrapper's specs, each of which must be
+ * owned by `owner` (the wrapper's) or root and writable by no one else. */
+int el_spec_read_first_fitting_owned(struct el_spec *s, char *const *paths, int n, uid_t owner);
+
+/* wrapper.c (the launcher only): `envlock-launch --wrapper FILE [ARG...]` (argv[1] and argv[2]),
+ * the interpreter line of a module wrapper. Fills `s` from FILE's variant specs and returns the command's argv (the
+ * wrapper's command, then ARG...), or NULL with el_error() set; a wrapper that must not run
+ * (stale, no usable $HOME, not a wrapper) ends the process with its own message. */
+char **el_wrapper_load(struct el_spec *s, char **argv);
+
 /* cpu.c: the names of cpu-needs (or the architecture) this CPU lacks, comma-separated, into
  * `out`; returns how many. */
 int el_cpu_missing(const struct el_spec *s, char *out, size_t size);

@@ -16,7 +16,7 @@ static int bad_line(const char *origin, int line, const char *why, const char *w
 }
 
 /* Unescapes one field in place; returns false on an unknown escape. */
-static bool unescape(char *field) {
+bool el_spec_unescape(char *field) {
   char *out = field;
   for (char *in = field; *in; in++) {
     if (*in != '\\') {
@@ -206,7 +206,7 @@ int el_spec_parse(struct el_spec *s, char *text, const char *origin) {
         p = sp + 1;
       }
       for (int i = 0; i < n; i++)
-        if (!unescape(f[i])) return bad_line(origin, line, "unknown escape in field", f[i]);
+        if (!el_spec_unescape(f[i])) return bad_line(origin, line, "unknown escape in field", f[i]);
       PASS(add_line(s, f, n, origin, line));
     }
     cur = end ? end + 1 : NULL;

@@ -1,5 +1,6 @@
-// The launch spec text and the wrapper script: escaping, quoting, and a wrapper run with a
-// stand-in launcher that prints the arguments it was given.
+// The launch spec text and the wrapper file: escaping, quoting, the interpreter line, and a
+// wrapper run with a stand-in launcher that prints the arguments it was given (what the real
+// launcher does with them: test/native/wrapper.test.ts).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +11,7 @@ import type { PreparedEnvironment } from '../../../core/enter/prepared.js';
 import { WRAPPER_ENV_PASS, wrapperSpecFor } from '../../../core/enter/wrapper-spec.js';
 import { prepareModuleRuntime } from '../../../core/modules/prepare.js';
 import { escapeField, renderSpec } from '../../../core/runtime/spec.js';
-import { shellQuote, wrapperScript } from '../../../core/modules/wrapper-script.js';
+import { interpreterLine, shellQuote, wrapperScript } from '../../../core/modules/wrapper-script.js';
 
 const dirs: string[] = [];
 const temp = (): string => {
@@ -63,32 +64,47 @@ describe('wrapper', () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 
-  it('passes "$@" exactly to the launcher and refuses when the lock is newer than the spec', async () => {
-    const dir = temp();
-    const launcher = path.join(dir, "fake launch'er");
-    fs.writeFileSync(launcher, '#!/bin/sh\nfor a in "$@"; do printf "[%s]" "$a"; done\necho\n', { mode: 0o755 });
-    const lock = path.join(dir, 'envlock.lock');
-    fs.writeFileSync(lock, 'lock');
-    const past = new Date(Date.now() - 60_000);
-    fs.utimesSync(lock, past, past);
-    const prepared = await prepareModuleRuntime({
-      outDir: path.join(dir, 'prep'), label: 'a/1', spec: { rootfs: '/nonexistent' }, commands: ['tool'],
-      launcherPath: launcher, sources: [lock], lockDigest: 'sha256:' + '0'.repeat(64),
-    });
-    const wrapper = path.join(prepared.wrapperDir, 'tool');
-    const r = spawnSync(wrapper, ['a b', '', '$(x)', '*'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: '/' } });
-    expect(r.stdout).toBe(`[--candidate][${prepared.specFile}][--][tool][a b][][$(x)][*]\n`);
-    const future = new Date(Date.now() + 60_000);
-    fs.utimesSync(lock, future, future);
-    const stale = spawnSync(wrapper, [], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
-    expect(stale.status).toBe(125);
-    expect(stale.stderr).toContain('a/1 changed since its wrappers were prepared');
-    expect(fs.readlinkSync(path.join(dir, 'prep', 'rootfs'))).toBe('/nonexistent');
+  it('names the launcher on its interpreter line only when the kernel can read it there', () => {
+    expect(interpreterLine('/opt/envlock/lib/envlock-launch')).toBe('#!/opt/envlock/lib/envlock-launch --wrapper');
+    // A blank ends the interpreter's name; a line past 127 bytes is cut by kernels before 5.1.
+    expect(interpreterLine('/opt/env lock/envlock-launch')).toBe('#!/bin/sh');
+    expect(interpreterLine(`/${'d'.repeat(100)}/envlock-launch`)).toBe('#!/bin/sh');
+    expect(interpreterLine(`/${'d'.repeat(98)}/envlock-launch`)).toBe(`#!/${'d'.repeat(98)}/envlock-launch --wrapper`);
+    expect(interpreterLine('relative/envlock-launch')).toBe('#!/bin/sh');
   });
 
-  it('adds the home bind only for a plain existing $HOME', () => {
-    const text = wrapperScript({ command: 'x', label: 'a/1', launcherPath: '/l', specFile: '/s', sources: [] });
-    expect(text).toContain('--set "home $HOME"');
-    expect(text.split('\n').length).toBeLessThanOrEqual(6);
+  it('writes what the launcher reads, each value escaped as in a spec, the home binds as spec lines', () => {
+    const text = wrapperScript({
+      command: 'x', label: 'a/1', launcherPath: '/l', specFile: '/p/spec', candidates: ['/p/spec.1 v4', '/p/spec.2'],
+      sources: ['/m/envlock.lock'], homeLines: ['bind ~/data /data rw'],
+    });
+    expect(text.split('\n')).toEqual([
+      '#!/l --wrapper',
+      `exec '/l' --wrapper "$0" "$@"`,
+      '# envlock wrapper: runs `x` in module a/1. Written by envlock; do not edit.',
+      'envlock-wrapper 1', 'label a/1', 'command x', 'stamp /p/spec', 'source /m/envlock.lock',
+      'candidate /p/spec.1\\sv4', 'candidate /p/spec.2', 'home-set bind ~/data /data rw', '',
+    ]);
+  });
+
+  it('hands the launcher its own path and "$@" exactly: from the kernel, from sh, and through /bin/sh when the launcher path has a blank', async () => {
+    const dir = temp();
+    const printer = '#!/bin/sh\nfor a in "$@"; do printf "[%s]" "$a"; done\necho\n';
+    const plain = path.join(dir, 'launch');
+    const blank = path.join(dir, "fake launch'er");
+    for (const l of [plain, blank]) fs.writeFileSync(l, printer, { mode: 0o755 });
+    for (const launcher of [plain, blank]) {
+      const prepared = await prepareModuleRuntime({
+        outDir: path.join(dir, `prep-${path.basename(launcher).length}`), label: 'a/1', spec: { rootfs: '/nonexistent' }, commands: ['tool'],
+        launcherPath: launcher, sources: [], lockDigest: 'sha256:' + '0'.repeat(64),
+      });
+      const wrapper = path.join(prepared.wrapperDir, 'tool');
+      expect(fs.readFileSync(wrapper, 'utf8').split('\n')[0]).toBe(launcher === plain ? `#!${plain} --wrapper` : '#!/bin/sh');
+      const args = ['a b', '', '$(x)', '*'];
+      const expected = `[--wrapper][${wrapper}][a b][][$(x)][*]\n`;
+      expect(spawnSync(wrapper, args, { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).stdout).toBe(expected);
+      expect(spawnSync('sh', [wrapper, ...args], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).stdout).toBe(expected);
+      expect(fs.readlinkSync(path.join(path.dirname(prepared.wrapperDir), 'rootfs'))).toBe('/nonexistent');
+    }
   });
 });
