@@ -11,6 +11,7 @@ import type { Lockfile } from './model.js';
 import { LOCKFILE_NAME, LOCKFILE_VERSION } from './model.js';
 import { WireChecker } from './wire-check.js';
 import { lockfileFromWire } from './wire.js';
+import { readWrittenForm } from './written-form.js';
 
 interface TomlError extends Error {
   fromTOML: true;
@@ -77,9 +78,10 @@ function readVersion(doc: Record<string, unknown>, text: string, checker: WireCh
  */
 export function parseLockfile(text: string, file: string = LOCKFILE_NAME): Lockfile {
   const checker = new WireChecker(file);
-  let doc: Record<string, unknown>;
+  // A lock as envlock writes it needs no general TOML parser; anything else gets @iarna/toml.
+  let doc: Record<string, unknown> | undefined = readWrittenForm(text);
   try {
-    doc = TOML.parse(text) as Record<string, unknown>;
+    doc ??= TOML.parse(text) as Record<string, unknown>;
   } catch (error) {
     if (!isTomlError(error)) throw error;
     const sniffed = sniffVersion(text);

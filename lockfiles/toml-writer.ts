@@ -2,12 +2,16 @@
 // integers, arrays, inline tables, bare keys), so every byte written is decided here (TOML 1.0).
 
 const BARE_KEY = /^[A-Za-z0-9_-]+$/;
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f]/;
 
 /**
  * A TOML basic string (toml.io/en/v1.0.0#string): `"` and `\` escaped, every control character
  * (U+0000-U+001F and U+007F) written as \uXXXX, everything else as itself in UTF-8.
  */
 export function tomlString(value: string): string {
+  // Nearly every string (digests, media types, names) has nothing to escape; a lock holds
+  // thousands, written once per process, so the native test comes first.
+  if (!NEEDS_ESCAPE.test(value)) return `"${value}"`;
   let out = '"';
   for (const ch of value) {
     const code = ch.codePointAt(0)!;
