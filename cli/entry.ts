@@ -1,13 +1,33 @@
-// The `bin` of envlock: answers the few commands that job scripts repeat (`--version`, `lock
-// --check`, a warm `pull`) from small files when it can prove the answer is current, and hands
-// everything else to the full CLI (main.ts). Bundled alone as CommonJS (scripts/bundle.mjs), so
-// it costs Node's start-up plus one small file; nothing here may load undici, ink or a parser.
+// The `bin` of envlock: answers the few commands that job scripts repeat from small files when
+// it can prove the answer is current, and hands everything else to the full CLI (main.ts).
+// This file holds only the dispatch: each fast path is its own small CommonJS bundle beside it
+// (scripts/bundle.mjs), loaded only for a command line that may be its own, so a repeated
+// `envlock run` pays for Node, this file and the run path, and nothing else. Nothing here or in
+// the fast paths may load undici, ink or a parser.
 
-import { answerFast } from './fast/answer.js';
+import type { answerFast } from './fast/answer.js';
+import type { enterPrepared } from './fast/run-prepared.js';
 
-// Kept in a variable so the bundler leaves it as a run-time import of the sibling file.
+// Kept in variables so the bundler leaves them as run-time loads of the sibling files.
 const FULL_CLI = './main.mjs';
+const FAST_RUN = './fast-run.js';
+const FAST_ANSWERS = './fast-answers.js';
 
-if (!answerFast(process.argv.slice(2), process.env)) {
+/** True when a fast path answered; a prepared run does not return at all. */
+function answered(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  if (env.ENVLOCK_NO_FAST_PATH === '1') return false;
+  try {
+    // A prepared run replaces this process here; it returns when the cache has no answer.
+    if (argv.includes('run')) (require(FAST_RUN) as { enterPrepared: typeof enterPrepared }).enterPrepared(argv, env);
+    if (argv.some((word) => word === '--version' || word === 'lock' || word === 'pull')) {
+      return (require(FAST_ANSWERS) as { answerFast: typeof answerFast }).answerFast(argv, env);
+    }
+  } catch {
+    // not answered: the full CLI runs, and explains
+  }
+  return false;
+}
+
+if (!answered(process.argv.slice(2), process.env)) {
   void import(FULL_CLI);
 }

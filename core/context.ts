@@ -69,11 +69,13 @@ export interface ContextInit {
   signal?: AbortSignal;
 }
 
+let neverAborted: AbortSignal | undefined;
+
 /** Builds a context; tests pass what they need and get quiet defaults for the rest. */
 export function makeContext(init: ContextInit = {}): Context {
   const env = init.env ?? {};
   const cwd = init.cwd ?? path.resolve('.');
-  return {
+  const context: Omit<Context, 'signal'> = {
     cwd,
     env,
     home: env.HOME ?? os.homedir(),
@@ -83,6 +85,13 @@ export function makeContext(init: ContextInit = {}): Context {
     quiet: init.quiet ?? false,
     json: init.json ?? false,
     reporter: init.reporter ?? silentReporter,
-    signal: init.signal ?? new AbortController().signal,
   };
+  if (init.signal !== undefined) return { ...context, signal: init.signal };
+  // AbortController is a lazily loaded global that costs a repeated `envlock run` about as much
+  // as the rest of its work: the default signal is made only when something looks at it.
+  return Object.defineProperty(context, 'signal', {
+    get: () => (neverAborted ??= new AbortController().signal),
+    enumerable: true,
+    configurable: true,
+  }) as Context;
 }

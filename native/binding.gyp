@@ -1,5 +1,6 @@
-# Three targets: the node-addon-api addon (probes, CPU features, execve, layer decompression
-# with libzstd and zlib); the entry library (spec, namespaces, root, squashfs mount, leases;
+# Four targets: the node-addon-api addon (probes, layer decompression with libzstd and zlib);
+# the small C exec addon (execve of the launcher, CPU features, SHA-256 of small inputs), which is
+# all a repeated `run` loads; the entry library (spec, namespaces, root, squashfs mount, leases;
 # src/envlock-enter.h), which the launcher and the Slurm SPANK plugin link; and the small C launcher executable. They land in
 # build/Release/. The launcher is linked statically where the C library allows it (about
 # 0.5 ms less start-up per launch). Squashfs support needs the squashfuse and fuse3 headers;
@@ -18,7 +19,7 @@
   "targets": [
     {
       "target_name": "envlock_native",
-      "sources": ["src/addon.cc", "src/cpu-features.cc", "src/userns-probe.cc", "src/cpu-detect.c", "src/layer-decoder.cc"],
+      "sources": ["src/addon.cc", "src/userns-probe.cc", "src/layer-decoder.cc"],
       "libraries": ["-lzstd", "-lz"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
@@ -33,6 +34,12 @@
           "libraries": ["-lsquashfs", "-lpthread"]
         }]
       ]
+    },
+    {
+      "target_name": "envlock_exec",
+      "sources": ["src/exec-addon.c", "src/cpu-detect.c", "src/sha256.c"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra"],
+      "cflags!": ["-fno-exceptions"]
     },
     {
       "target_name": "envlock-entry",

@@ -1,7 +1,7 @@
 // Bundles the CLI into dist/bundle/ with esbuild, in two parts (docs/benchmarks.md "start-up"):
-// - envlock.js, the `bin`: one CommonJS file holding only the entry and its fast paths, so a
-//   repeated command pays for Node, one small file and a few reads (CommonJS starts without the
-//   ES module loader);
+// - envlock.js, the `bin`, and its fast paths fast-run.js and fast-answers.js: small CommonJS
+//   files, so a repeated command pays for Node, the dispatch, its one fast path and a few reads
+//   (CommonJS starts without the ES module loader);
 // - main.mjs and chunks/*.mjs: the whole CLI as ES modules, imported by the entry only when no
 //   fast path answers. Lazy imports stay lazy as separate chunks.
 // Both are then stamped with one build id, a digest of everything built, so an answer recorded
@@ -38,8 +38,10 @@ await build({
 });
 
 // Node built-ins that are not loaded at start-up cost a fast answer real time if a shared module
-// merely imports them; in the entry they load on first use instead (property access on a module
-// object that is filled in lazily).
+// merely imports them; in the CommonJS bundles they load on first use instead. The stand-in is an
+// ES module, so esbuild hoists it like our own code (no CommonJS wrapper, no namespace object
+// copied at load, and exports nobody imports are dropped): each function is a forwarder, the
+// default export a proxy, and anything else (a class, a constant) is read when first imported.
 const LAZY_BUILTINS = ['node:crypto', 'node:fs/promises', 'node:child_process', 'node:stream', 'node:os', 'node:module'];
 const lazyBuiltins = {
   name: 'lazy-builtins',
@@ -48,34 +50,49 @@ const lazyBuiltins = {
     // The stand-in itself requires the real module.
     b.onResolve({ filter }, (args) => (args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' }));
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
-      const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
-      const getters = names.map((n) => `  get ${n}() { return load().${n}; },`).join('\n');
-      return { loader: 'js', contents: `let m;\nconst load = () => (m ??= require(${JSON.stringify(args.path)}));\nmodule.exports = {\n${getters}\n};\n` };
+      const real = await import(args.path);
+      const names = Object.keys(real).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
+      const forwarded = (n) => typeof real[n] === 'function' && !/^[A-Z]/.test(n);
+      const lines = [
+        'let m;',
+        `const load = () => (m ??= require(${JSON.stringify(args.path)}));`,
+        'export default /* @__PURE__ */ new Proxy({}, { get: (_, key) => load()[key] });',
+        ...names.map((n) => (forwarded(n) ? `export function ${n}(...args) { return load().${n}(...args); }` : `export const ${n} = /* @__PURE__ */ (() => load().${n})();`)),
+      ];
+      return { loader: 'js', contents: `${lines.join('\n')}\n` };
     });
   },
 };
 
-await build({
-  ...common,
-  entryPoints: { envlock: 'cli/entry.ts' },
-  plugins: [lazyBuiltins],
-  outdir: out,
-  format: 'cjs',
-  external: ['*.node'],
-  // The entry is CommonJS: what ES modules read from import.meta comes from the file's path.
-  inject: ['scripts/cjs-import-meta.js'],
-  define: { 'import.meta.url': '__envlockImportMeta.url', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },
-  banner: { js: '#!/usr/bin/env node' },
-});
+// The entry and each fast path are separate CommonJS files: the entry (cli/entry.ts) only
+// dispatches, and loads the one fast path a command line may be for.
+const COMMONJS_ENTRIES = { envlock: 'cli/entry.ts', 'fast-run': 'cli/fast/run-prepared.ts', 'fast-answers': 'cli/fast/answer.ts' };
+for (const [name, source] of Object.entries(COMMONJS_ENTRIES)) {
+  await build({
+    ...common,
+    entryPoints: { [name]: source },
+    plugins: [lazyBuiltins],
+    outdir: out,
+    format: 'cjs',
+    external: ['*.node'],
+    // CommonJS: what ES modules read from import.meta comes from the file's path.
+    inject: ['scripts/cjs-import-meta.js'],
+    define: { 'import.meta.url': '__envlockImportMeta.url', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },
+    ...(name === 'envlock' ? { banner: { js: '#!/usr/bin/env node' } } : {}),
+  });
+  shareNamespaces(path.join(out, `${name}.js`));
+}
 
-// esbuild wraps a built-in module in a fresh namespace object at every file that imports it
-// (__toESM copies each export as a getter): node:path alone 19 times in the entry. The entry
-// makes each one once and shares it, as ES modules share a namespace.
-const entryFile = path.join(out, 'envlock.js');
-const entryText = readFileSync(entryFile, 'utf8');
-const FRESH = 'var __toESM = (mod, isNodeMode, target) => (';
-if (!entryText.includes(FRESH)) throw new Error(`bundle.mjs: esbuild's __toESM helper changed; update the sharing of namespaces`);
-const SHARED = `var __envlockNamespaces = new WeakMap();
+/**
+ * esbuild wraps a built-in module in a fresh namespace object at every file that imports it
+ * (__toESM copies each export as a getter): node:path alone 19 times in one bundle. Each
+ * CommonJS bundle makes each one once and shares it, as ES modules share a namespace.
+ */
+function shareNamespaces(file) {
+  const text = readFileSync(file, 'utf8');
+  const FRESH = 'var __toESM = (mod, isNodeMode, target) => (';
+  if (!text.includes(FRESH)) return;
+  const SHARED = `var __envlockNamespaces = new WeakMap();
 function __toESMShared(mod, isNodeMode) {
   if (typeof mod !== 'object' || mod === null || !isNodeMode) return __toESMFresh(mod, isNodeMode);
   let namespace = __envlockNamespaces.get(mod);
@@ -83,7 +100,8 @@ function __toESMShared(mod, isNodeMode) {
   return namespace;
 }
 `;
-writeFileSync(entryFile, entryText.replace(FRESH, `${SHARED}var __toESMFresh = (mod, isNodeMode, target) => (`).replaceAll('__toESM(', '__toESMShared('));
+  writeFileSync(file, text.replace(FRESH, `${SHARED}var __toESMFresh = (mod, isNodeMode, target) => (`).replaceAll('__toESM(', '__toESMShared('));
+}
 
 // .js files below dist/bundle are CommonJS (the entry); the ES modules are .mjs.
 writeFileSync(path.join(out, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
@@ -101,7 +119,9 @@ walk(out);
 const digest = createHash('sha256');
 for (const file of files) digest.update(path.relative(out, file)).update('\0').update(readFileSync(file)).update('\0');
 const id = digest.digest('hex');
+const VERSION_PLACEHOLDER = '@@ENVLOCK_VERSION@@';
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 for (const file of files) {
   const text = readFileSync(file, 'utf8');
-  if (text.includes(PLACEHOLDER)) writeFileSync(file, text.split(PLACEHOLDER).join(id));
+  if (text.includes(PLACEHOLDER) || text.includes(VERSION_PLACEHOLDER)) writeFileSync(file, text.split(PLACEHOLDER).join(id).split(VERSION_PLACEHOLDER).join(version));
 }

@@ -7,7 +7,6 @@ import { successEnvelope } from '../output/envelope.js';
 import { lockCheckAnswer } from './lock-check.js';
 import { writeStdout } from './output.js';
 import { warmPullAnswer } from './pull-warm.js';
-import { enterPrepared } from './run-prepared.js';
 
 import type { Env, FastAnswer } from './types.js';
 
@@ -20,18 +19,8 @@ function version(argv: readonly string[]): FastAnswer | undefined {
 
 const FAST_PATHS: ((argv: readonly string[], env: Env) => FastAnswer | undefined)[] = [version, lockCheckAnswer, warmPullAnswer];
 
-/**
- * True when a fast path answered (its output is written and the exit status set); a prepared
- * run does not return at all.
- */
+/** True when a fast path answered (its output is written and the exit status set). */
 export function answerFast(argv: readonly string[], env: Env): boolean {
-  if (env.ENVLOCK_NO_FAST_PATH === '1') return false;
-  try {
-    // A prepared run replaces this process here; it returns when the cache has no answer.
-    enterPrepared(argv, env);
-  } catch {
-    // not answered: the full CLI runs
-  }
   let answer: FastAnswer | undefined;
   try {
     for (const fast of FAST_PATHS) if ((answer = fast(argv, env)) !== undefined) break;

@@ -9,7 +9,7 @@ import { maskCpuFeatures } from '../../core/arch/cpu-mask.js';
 import { makeContext, type Context } from '../../core/context.js';
 import { shortDigest } from '../../core/oci/digest.js';
 import { warmPullResult, type PulledEnvironment, type PullPlan } from '../../core/pull/warm-pull.js';
-import { loadNative } from '../../core/runtime/native.js';
+import { loadExecAddon } from '../../core/runtime/native.js';
 import { storeRoots } from '../../core/store/paths.js';
 import { STORE_SETTINGS_FILE } from '../../core/store/image-format.js';
 import { Store } from '../../core/store/store.js';
@@ -59,7 +59,7 @@ export interface PullRequest {
 /** This CPU as every command sees it (ENVLOCK_CPU_MASK applied), when the choice of image depends on it. */
 function cpuKey(request: PullRequest, env: Env): string | null {
   if (request.allPlatforms || request.platforms.length > 0) return null;
-  const cpu = loadNative().cpuFeatures();
+  const cpu = loadExecAddon().cpuFeatures();
   return `${cpu.architecture}/${cpu.vendor ?? ''}/${maskCpuFeatures(cpu.architecture, cpu.features, env).sort().join(',')}`;
 }
 

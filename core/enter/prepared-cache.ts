@@ -5,14 +5,14 @@
 // and the exact bytes of the declaration and the lock. Entries are the caller's own (0600); one
 // that is torn, foreign, or names an image outside the stores is ignored (docs/security.md).
 
+import { createHash } from 'node:crypto';
 import { constants as FS, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Context, Env } from '../context.js';
 import { maskCpuFeatures } from '../arch/cpu-mask.js';
-import { sha256Hex } from '../oci/sha256-small.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { projectDir } from '../project-dir.js';
-import { loadNative } from '../runtime/native.js';
+import { loadExecAddon, type ExecAddon } from '../runtime/native.js';
 import { rootfsPathIn, squashfsPathIn } from '../store/layout.js';
 import { storeRoots } from '../store/paths.js';
 import { sampleChange } from '../store/image-sample.js';
@@ -43,7 +43,8 @@ export interface CacheSlot {
 
 function read(file: string): Buffer | undefined {
   try {
-    return readFileSync(file);
+    // A project has one of the two declaration names: the other is asked for without an exception.
+    return statSync(file, { throwIfNoEntry: false }) === undefined ? undefined : readFileSync(file);
   } catch {
     return undefined;
   }
@@ -54,13 +55,23 @@ function read(file: string): Buffer | undefined {
  * large node /proc/cpuinfo is slow to read); /proc/cpuinfo's feature line when it is not built.
  * ENVLOCK_CPU_MASK applies here as in every other command.
  */
-function cpuFlags(ctx: Context): string | undefined {
+function cpuFlags(ctx: Context, addon: ExecAddon | undefined): string | undefined {
   try {
-    const cpu = loadNative().cpuFeatures();
+    if (addon === undefined) throw new Error('no exec addon');
+    const cpu = addon.cpuFeatures();
     return `${cpu.architecture}:${maskCpuFeatures(cpu.architecture, cpu.features, ctx.env).sort().join(',')}`;
   } catch {
     const line = read('/proc/cpuinfo')?.toString('latin1').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
     return line === undefined ? undefined : `${line}\0${ctx.env.ENVLOCK_CPU_MASK ?? ''}`;
+  }
+}
+
+/** The exec addon when it is built: CPU features and hashing without node:crypto. */
+function execAddon(): ExecAddon | undefined {
+  try {
+    return loadExecAddon();
+  } catch {
+    return undefined;
   }
 }
 
@@ -69,13 +80,15 @@ export function cacheSlot(ctx: Context): CacheSlot | undefined {
   const dir = projectDir(ctx);
   const present = DECLARATIONS.map((name) => ({ name, bytes: read(path.join(dir, name)) })).filter((d) => d.bytes !== undefined);
   const lock = read(path.join(dir, 'envlock.lock'));
-  const flags = cpuFlags(ctx);
+  const addon = execAddon();
+  const flags = cpuFlags(ctx, addon);
   if (present.length !== 1 || lock === undefined || flags === undefined || typeof process.getuid !== 'function') return undefined;
   const roots = storeRoots(ctx);
   const stores = [...roots.readOnly, roots.writable];
   const fields = [envlockVersion(), String(FORMAT), String(process.getuid()), ctx.home, dir, present[0]!.name, stores.join('\0'), flags, String(present[0]!.bytes!.length)];
   // Each field ends in a NUL, then the declaration's bytes and the lock's (the length above splits them).
-  const key = sha256Hex([Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8'), present[0]!.bytes!, lock]);
+  const parts = [Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8'), present[0]!.bytes!, lock];
+  const key = addon === undefined ? parts.reduce((hash, part) => hash.update(part), createHash('sha256')).digest('hex') : addon.sha256Hex(parts);
   return { file: path.join(roots.writable, 'prepared', `${key}.json`), declarationFile: path.join(dir, present[0]!.name), key, stores };
 }
 

@@ -2,9 +2,9 @@
 // exact even where /proc/cpuinfo is hidden or masked.
 
 import { hostCpuFromFeatures, type HostCpu } from '../arch/host.js';
-import { loadNative, type NativeAddon } from './native.js';
+import { loadExecAddon, type ExecAddon } from './native.js';
 
-export function nativeHostCpu(native: NativeAddon = loadNative()): HostCpu {
+export function nativeHostCpu(native: ExecAddon = loadExecAddon()): HostCpu {
   const cpu = native.cpuFeatures();
   return hostCpuFromFeatures(cpu.architecture, cpu.features, cpu.vendor === undefined ? {} : { vendor: cpu.vendor });
 }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import type { Context, Env } from '../context.js';
 import { EXIT, EnvlockError, type ErrorCode } from '../errors.js';
 import { launcherPath } from './launcher-path.js';
-import { loadNative, type NativeAddon } from './native.js';
+import { loadExecAddon, type ExecAddon } from './native.js';
 import { renderSpec, type LaunchSpec } from './spec.js';
 
 export interface LaunchOptions {
@@ -14,7 +14,7 @@ export interface LaunchOptions {
   launcher?: string;
   /** Ask the launcher to describe each mount on stderr. */
   debug?: boolean;
-  native?: NativeAddon;
+  native?: ExecAddon;
 }
 
 /** The descriptor launchChild hands the spec on (stdio index 3). */
@@ -58,7 +58,7 @@ export function launch(spec: LaunchSpec, argv: readonly string[], ctx: Context, 
   const launcher = options.launcher ?? launcherPath(ctx.env);
   const text = renderSpec(spec);
   const args = launcherArguments(launcher, argv, { debug: options.debug ?? false });
-  const native = options.native ?? loadNative();
+  const native = options.native ?? loadExecAddon();
   if (spec.bindCwd !== false && spec.cwd !== undefined) enterDirectory(spec.cwd);
   try {
     return native.execLauncher(launcher, args, envArray(ctx.env), text);

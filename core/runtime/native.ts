@@ -1,5 +1,7 @@
-// Loads the node-addon-api addon (envlock_native.node) once and types what it exports; a
-// missing or broken build becomes one RUNTIME_UNAVAILABLE error instead of a require stack.
+// Loads the two addons once each and types what they export; a missing or broken build becomes
+// one RUNTIME_UNAVAILABLE error instead of a require stack. envlock_exec.node (plain C, libc
+// only) replaces Node with the launcher and reports the CPU: all a repeated `run` needs, and
+// cheap to load. envlock_native.node (node-addon-api, zstd, zlib, libsquashfs) does the rest.
 
 import path from 'node:path';
 import { EnvlockError } from '../errors.js';
@@ -38,6 +40,10 @@ export interface NativeDecoder {
 export interface NativeAddon {
   /** A layer decoder; zstd frames needing a window above 2^windowLogMax are refused (code "window"). */
   Decoder: new (kind: 'gzip' | 'zstd', windowLogMax: number) => NativeDecoder;
+  probeUserNamespaces(): RawUsernsProbe;
+}
+
+export interface ExecAddon {
   /**
    * Replaces this process with `path` (execve). With `specText`, the spec is put in a sealed
    * memfd the launcher inherits, and `--spec-fd N` is inserted after argv[0]. Returns only by
@@ -45,22 +51,30 @@ export interface NativeAddon {
    */
   execLauncher(path: string, argv: string[], env: string[], specText?: string): never;
   cpuFeatures(): NativeCpu;
-  probeUserNamespaces(): RawUsernsProbe;
+  /** The lowercase hex SHA-256 of the parts one after the other (meant for a few kilobytes). */
+  sha256Hex(parts: readonly Uint8Array[]): string;
 }
 
-let cached: NativeAddon | undefined;
+const loaded = new Map<string, unknown>();
 
-/** The addon, loaded from native/build/Release (or `file` in tests). */
+/** The main addon, loaded from native/build/Release (or `file` in tests). */
 export function loadNative(file?: string): NativeAddon {
-  if (cached && file === undefined) return cached;
-  const target = file ?? path.join(nativeBuildDir(), 'envlock_native.node');
+  return load<NativeAddon>(file ?? path.join(nativeBuildDir(), 'envlock_native.node'));
+}
+
+/** The exec addon, loaded from native/build/Release (or `file` in tests). */
+export function loadExecAddon(file?: string): ExecAddon {
+  return load<ExecAddon>(file ?? path.join(nativeBuildDir(), 'envlock_exec.node'));
+}
+
+function load<T>(target: string): T {
+  if (loaded.has(target)) return loaded.get(target) as T;
   try {
     // process.dlopen, not require: no module loader is needed (nor loaded, on the fast paths).
-    const module = { exports: {} as NativeAddon };
+    const module = { exports: {} as T };
     process.dlopen(module, target);
-    const addon = module.exports;
-    if (file === undefined) cached = addon;
-    return addon;
+    loaded.set(target, module.exports);
+    return module.exports;
   } catch (error) {
     throw new EnvlockError('RUNTIME_UNAVAILABLE', `The native runtime addon ${target} could not be loaded.`, {
       hint: BUILD_HINT,

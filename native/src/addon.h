@@ -2,7 +2,6 @@
 #pragma once
 #include <napi.h>
 
-Napi::Value CpuFeatures(const Napi::CallbackInfo& info);
 Napi::Value ProbeUserNamespaces(const Napi::CallbackInfo& info);
 Napi::Function DefineDecoder(Napi::Env env);
 Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const char* path = nullptr);

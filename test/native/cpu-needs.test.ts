@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../../core/runtime/native.js';
+import { loadExecAddon } from '../../core/runtime/native.js';
 import { CALLERS, ensureNativeBuild, makeRootfs, publicTempDir, removeTree, runWithSpecFd } from './fixture.js';
 
 let rootfs: string;
@@ -18,7 +18,7 @@ beforeAll(() => {
   ensureNativeBuild();
   rootfs = makeRootfs();
   work = publicTempDir('envlock-cpu-');
-  const cpu = loadNative().cpuFeatures();
+  const cpu = loadExecAddon().cpuFeatures();
   features = cpu.features;
   arch = cpu.architecture;
 });

@@ -11,12 +11,13 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const RELEASE = path.join(ROOT, 'native', 'build', 'Release');
 export const LAUNCHER = path.join(RELEASE, 'envlock-launch');
 export const ADDON = path.join(RELEASE, 'envlock_native.node');
+export const EXEC_ADDON = path.join(RELEASE, 'envlock_exec.node');
 
 const APPLETS = ['sh', 'cat', 'id', 'ls', 'true', 'false', 'sleep', 'echo', 'touch', 'mkdir', 'whoami', 'readlink', 'stat', 'grep', 'kill', 'pwd', 'tr', 'head', 'ps'];
 
 /** Builds native/ with node-gyp when the launcher or addon is missing. */
 export function ensureNativeBuild(): void {
-  if (existsSync(LAUNCHER) && existsSync(ADDON)) return;
+  if (existsSync(LAUNCHER) && existsSync(ADDON) && existsSync(EXEC_ADDON)) return;
   const npmDir = path.dirname(path.dirname(execFileSync('readlink', ['-f', execFileSync('which', ['npm']).toString().trim()]).toString().trim()));
   const gyp = path.join(npmDir, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const nodedir = existsSync('/usr/include/node/common.gypi') ? ['--nodedir=/usr'] : [];

@@ -1,16 +1,17 @@
-// The addon (CPU features, user-namespace probe, execve) and the TypeScript side of the
+// The addons (CPU features and execve; the user-namespace probe) and the TypeScript side of the
 // runtime: spec rendering, error mapping, and the user-namespace explanation.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeContext } from '../../core/context.js';
 import { nativeHostCpu } from '../../core/runtime/cpu.js';
 import { launch, launcherArguments, launchChild, launcherFailure } from '../../core/runtime/launch.js';
 import { launcherPath } from '../../core/runtime/launcher-path.js';
-import { loadNative, type NativeAddon, type RawUsernsProbe } from '../../core/runtime/native.js';
+import { loadExecAddon, loadNative, type NativeAddon, type RawUsernsProbe } from '../../core/runtime/native.js';
 import { escapeField, renderSpec } from '../../core/runtime/spec.js';
 import { assertUserNamespaces, explainUserns, probeUserNamespaces, readUsernsSysctls } from '../../core/runtime/userns.js';
-import { ADDON, CALLERS, LAUNCHER, ensureNativeBuild, makeRootfs, removeTree } from './fixture.js';
+import { ADDON, CALLERS, EXEC_ADDON, LAUNCHER, ensureNativeBuild, makeRootfs, removeTree } from './fixture.js';
 
 beforeAll(() => ensureNativeBuild());
 
@@ -28,7 +29,7 @@ describe('cpuFeatures', () => {
   // glibc decides which hwcaps libraries it may load from CPUID and XGETBV, never from
   // /proc/cpuinfo (which hypervisors trim: AMD EPYC guests list no `abm` though CPUID has LZCNT).
   it('reaches exactly the x86-64 level glibc says this CPU supports', () => {
-    const cpu = loadNative().cpuFeatures();
+    const cpu = loadExecAddon().cpuFeatures();
     expect(cpu.architecture).toBe(process.arch === 'x64' ? 'amd64' : process.arch);
     if (cpu.architecture !== 'amd64') return;
     const levels = glibcLevels();
@@ -47,7 +48,7 @@ describe('cpuFeatures', () => {
 
 describe('execLauncher', () => {
   it('replaces the Node process, keeps its pid and stdio, and resets signals Node changed', () => {
-    const script = `const a = require(${JSON.stringify(ADDON)}); process.stdout.write(process.pid + '\\n');
+    const script = `const a = require(${JSON.stringify(EXEC_ADDON)}); process.stdout.write(process.pid + '\\n');
       a.execLauncher('/bin/sh', ['sh', '-c', 'echo $$ $FOO; grep -E "^Sig(Ign|Blk)" /proc/self/status'], ['FOO=bar']);`;
     const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     const [pid, shell, blk, ign] = result.stdout.trim().split('\n');
@@ -58,7 +59,7 @@ describe('execLauncher', () => {
   });
 
   it('throws an errno error when the file cannot be executed, and launch() turns it into LAUNCH_FAILED', () => {
-    expect(() => loadNative().execLauncher('/nonexistent/launcher', ['x'], [])).toThrow(expect.objectContaining({ code: 'ENOENT', errno: 2 }));
+    expect(() => loadExecAddon().execLauncher('/nonexistent/launcher', ['x'], [])).toThrow(expect.objectContaining({ code: 'ENOENT', errno: 2 }));
     const ctx = makeContext({ env: {} });
     let caught: unknown;
     try {
@@ -68,6 +69,22 @@ describe('execLauncher', () => {
     }
     expect(caught).toMatchObject({ code: 'LAUNCH_FAILED', exitCode: 125 });
     expect((caught as Error).message).toBe('The launcher /nonexistent/launcher could not be executed: execve /nonexistent/launcher: No such file or directory.');
+  });
+});
+
+describe('sha256Hex', () => {
+  // The prepared-run cache key is this digest: it must be SHA-256 exactly, at every padding edge.
+  it('equals node:crypto for every length around the block and padding boundaries, across parts', () => {
+    const { sha256Hex } = loadExecAddon();
+    for (const length of [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 1000, 70_000]) {
+      const bytes = Buffer.alloc(length, 0);
+      for (let i = 0; i < length; i++) bytes[i] = (i * 131 + length) & 0xff;
+      const split = Math.floor(length / 3);
+      const want = createHash('sha256').update(bytes).digest('hex');
+      expect(sha256Hex([bytes])).toBe(want);
+      expect(sha256Hex([bytes.subarray(0, split), new Uint8Array(0), new Uint8Array(bytes.subarray(split))])).toBe(want);
+    }
+    expect(() => sha256Hex(['text' as unknown as Uint8Array])).toThrow(TypeError);
   });
 });
 

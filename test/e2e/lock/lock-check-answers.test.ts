@@ -6,6 +6,7 @@
 import { chownSync, chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { restampBundleVersion } from '../../helpers/bundle-version.js';
 import { CLI_PATH, makeTempDir, NOBODY, REPO_ROOT, removeTempDirs, runCli } from '../../helpers/cli.js';
 
 const registry = inject('registry');
@@ -75,6 +76,7 @@ describe.each(USERS)('lock --check answered from a record, as $name', ({ as }) =
     cpSync(join(REPO_ROOT, 'dist', 'bundle'), join(other, 'dist', 'bundle'), { recursive: true });
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     writeFileSync(join(other, 'package.json'), JSON.stringify({ ...pkg, version: `${pkg.version}-other` }));
+    restampBundleVersion(join(other, 'dist', 'bundle'), pkg.version, `${pkg.version}-other`);
     const chunks = join(other, 'dist', 'bundle', 'chunks');
     let patched = 0;
     for (const name of readdirSync(chunks)) {

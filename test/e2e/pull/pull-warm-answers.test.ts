@@ -7,6 +7,7 @@ import { chownSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, trunc
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { busyboxEntries } from '../../helpers/busybox-layer.js';
+import { restampBundleVersion } from '../../helpers/bundle-version.js';
 import { CLI_PATH, makeTempDir, NOBODY, REPO_ROOT, removeTempDirs, runCli } from '../../helpers/cli.js';
 import { buildImage } from '../../helpers/image-builder.js';
 import { pushImage } from '../../helpers/registry-push.js';
@@ -169,6 +170,7 @@ describe.each(USERS)('warm pull answered from a record, as $name', ({ as }) => {
     writeFileSync(join(other, 'native', 'binding.gyp'), '{}\n');
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     writeFileSync(join(other, 'package.json'), JSON.stringify({ ...pkg, version: `${pkg.version}-other` }));
+    restampBundleVersion(join(other, 'dist', 'bundle'), pkg.version, `${pkg.version}-other`);
     const otherPull = await p.cli(['--json', 'pull'], {}, join(other, 'dist', 'bundle', 'envlock.js'));
     expect(otherPull.code).toBe(0);
     expect(manifestOf(otherPull.stdout)).toBe(right);

@@ -4,6 +4,7 @@
 
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { restampBundleVersion } from '../../helpers/bundle-version.js';
 import { makeTempDir, REPO_ROOT } from '../../helpers/cli.js';
 
 export interface MarkingCli {
@@ -23,6 +24,7 @@ export function markingCli(options: { version?: string } = {}): MarkingCli {
   const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
   writeFileSync(join(pkg, 'package.json'), JSON.stringify({ ...manifest, version: options.version ?? manifest.version }));
   cpSync(join(REPO_ROOT, 'dist', 'bundle'), join(pkg, 'dist', 'bundle'), { recursive: true });
+  if (options.version !== undefined && options.version !== manifest.version) restampBundleVersion(join(pkg, 'dist', 'bundle'), manifest.version, options.version);
   mkdirSync(join(pkg, 'native'));
   cpSync(join(REPO_ROOT, 'native', 'binding.gyp'), join(pkg, 'native', 'binding.gyp'));
   symlinkSync(join(REPO_ROOT, 'native', 'build'), join(pkg, 'native', 'build'));
