@@ -120,7 +120,8 @@ HOME=/nonexistent hyperfine --style basic --warmup 5 --runs "$runs" --export-jso
   -n 'wrapped true' "$wrapped_true" \
   -n 'ch-run true' "ch-run $rootfs -- /bin/true" >&2
 
-# Medians and ratios from hyperfine's JSON (the `median` of each command, in seconds).
+# Medians and ratios from hyperfine's JSON (the `median` of each command, in seconds), and the
+# wrappers' CPU time against ch-run's.
 node --input-type=module - "$work/result.json" "$work/result-home.json" "$work/result-nohome.json" <<'EOF'
 import fs from 'node:fs';
 const results = process.argv.slice(2).flatMap((file) => JSON.parse(fs.readFileSync(file, 'utf8')).results);
@@ -134,4 +135,9 @@ ratio('envlock spider', 'lmod spider', '-');
 ratio('wrapped command', 'ch-run', 1.15);
 ratio('wrapped true', 'ch-run true', 1.15);
 ratio('wrapped command, $HOME bound', 'ch-run --home', 1.15);
+// CPU time (mean user + system) moves less than wall time on a shared machine.
+const cpu = Object.fromEntries(results.map((r) => [r.command, (r.user + r.system) * 1000]));
+for (const [a, b] of [['wrapped true', 'ch-run true'], ['wrapped command', 'ch-run']]) {
+  row(`CPU time: ${a} / ${b}`, `${(cpu[a] / cpu[b]).toFixed(3)} (${cpu[a].toFixed(1)} vs ${cpu[b].toFixed(1)} ms)`);
+}
 EOF
