@@ -109,6 +109,11 @@ void el_spec_init(struct el_spec *s);
 int el_spec_parse(struct el_spec *s, char *text, const char *origin);
 int el_spec_read_file(struct el_spec *s, const char *path);
 int el_spec_read_fd(struct el_spec *s, int fd);
+/* Splits one spec line (no newline) in place into its fields at single spaces and undoes the
+ * \\ \s \n \t \r escapes in each. Returns the number of fields, or -1 when there would be more
+ * than `max` or a field has an unknown escape; then *why says which and *word is the field
+ * (NULL for too many); either may be NULL. Sets no el_error(). */
+int el_spec_fields(char *line, char **fields, int max, const char **why, char **word);
 /* Checks completeness and resolves env-pass from `environ_in`; call once after the input. */
 int el_spec_finish(struct el_spec *s, char **environ_in);
 

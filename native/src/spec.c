@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FIELDS 4
+/* One more than any keyword takes: add_line names the keyword of a line with five. */
+#define MAX_FIELDS 5
 
 static int bad_line(const char *origin, int line, const char *why, const char *word) {
   return el_fail(EL_EXIT_LAUNCH_FAILED, "spec %s line %d: %s%s%s", origin, line, why,
@@ -188,6 +189,30 @@ void el_spec_init(struct el_spec *s) {
   s->host_files = true;
 }
 
+int el_spec_fields(char *line, char **fields, int max, const char **why, char **word) {
+  int n = 0;
+  for (char *p = line;;) {
+    if (n >= max) {
+      if (why) *why = "too many fields";
+      if (word) *word = NULL;
+      return -1;
+    }
+    fields[n++] = p;
+    char *sp = strchr(p, ' ');
+    if (!sp) break;
+    *sp = '\0';
+    p = sp + 1;
+  }
+  for (int i = 0; i < n; i++) {
+    if (!el_spec_unescape(fields[i])) {
+      if (why) *why = "unknown escape in field";
+      if (word) *word = fields[i];
+      return -1;
+    }
+  }
+  return n;
+}
+
 int el_spec_parse(struct el_spec *s, char *text, const char *origin) {
   int line = 0;
   for (char *cur = text; cur && *cur;) {
@@ -195,18 +220,11 @@ int el_spec_parse(struct el_spec *s, char *text, const char *origin) {
     if (end) *end = '\0';
     line++;
     if (*cur != '\0' && *cur != '#') {
-      char *f[MAX_FIELDS + 1];
-      int n = 0;
-      for (char *p = cur;;) {
-        if (n > MAX_FIELDS) return bad_line(origin, line, "too many fields", NULL);
-        f[n++] = p;
-        char *sp = strchr(p, ' ');
-        if (!sp) break;
-        *sp = '\0';
-        p = sp + 1;
-      }
-      for (int i = 0; i < n; i++)
-        if (!el_spec_unescape(f[i])) return bad_line(origin, line, "unknown escape in field", f[i]);
+      char *f[MAX_FIELDS];
+      const char *why;
+      char *word;
+      int n = el_spec_fields(cur, f, MAX_FIELDS, &why, &word);
+      if (n < 0) return bad_line(origin, line, why, word);
       PASS(add_line(s, f, n, origin, line));
     }
     cur = end ? end + 1 : NULL;

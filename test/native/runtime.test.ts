@@ -131,6 +131,20 @@ describe('spec rendering', () => {
     removeTree(rootfs);
   });
 
+  it('splits each line at single spaces, undoes every escape, and names a line with too many fields or a bad escape', () => {
+    const rootfs = makeRootfs();
+    const launch = (lines: string) => spawnSync(LAUNCHER, ['--spec-text', `rootfs ${rootfs}\n${lines}\n`, '--', 'sh', '-c', 'printf "[%s]" "$A"'], { encoding: 'utf8' });
+    const read = launch('# a comment with \\q and a b c d e f\n\nenv A=1\\s\\\\2\\t3\\n4\\r5\\s\\s6\nenv PATH=/bin');
+    expect(read.stderr).toBe('');
+    expect(read.stdout).toBe('[1 \\2\t3\n4\r5  6]');
+    const failure = (lines: string) => launch(lines).stderr;
+    expect(failure('bind /a /b ro extra')).toBe('envlock-launch: spec --spec-text line 2: wrong number of fields for: bind\n');
+    expect(failure('bind /a /b ro extra more')).toBe('envlock-launch: spec --spec-text line 2: too many fields\n');
+    expect(failure('env A=x\nenv B=a\\qb')).toBe('envlock-launch: spec --spec-text line 3: unknown escape in field: B=a\\qb\n');
+    expect(failure('env A= x')).toBe('envlock-launch: spec --spec-text line 2: wrong number of fields for: env\n');
+    removeTree(rootfs);
+  });
+
   it('never puts the spec in the launcher argv, only the descriptor it travels on', () => {
     expect(launcherArguments('/l', ['a'], { debug: true, specFd: 3 })).toEqual(['/l', '--debug', '--spec-fd', '3', '--', 'a']);
   });

@@ -1,10 +1,11 @@
 /* Reads what `envlock slurm prepare` prints: the launcher's spec (docs/runtime.md "Spec
- * format": one keyword per line, fields split by one space, \\ \s \n \t \r escapes) followed by
+ * format"; each line's fields read by the entry library's el_spec_fields) followed by
  * `spank-` lines for the plugin. Spec lines are kept verbatim for the holder; the plugin also
  * notes the env and cwd lines it applies to every task. Errors are returned, never exit():
  * this runs inside slurmstepd. */
 #define _GNU_SOURCE
 #include "envlock-spank.h"
+#include "envlock-enter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,26 +13,6 @@
 
 #define MAX_FIELDS 4
 #define MAX_LINES 4096
-
-static bool unescape(char *field) {
-  char *out = field;
-  for (char *in = field; *in; in++) {
-    if (*in != '\\') {
-      *out++ = *in;
-      continue;
-    }
-    switch (*++in) {
-      case '\\': *out++ = '\\'; break;
-      case 's': *out++ = ' '; break;
-      case 'n': *out++ = '\n'; break;
-      case 't': *out++ = '\t'; break;
-      case 'r': *out++ = '\r'; break;
-      default: return false;
-    }
-  }
-  *out = '\0';
-  return true;
-}
 
 static int push(char ***list, int *n, const char *value) {
   if (*n >= MAX_LINES) return -1;
@@ -81,18 +62,10 @@ int els_parse_prepared(struct els_prepared *p, char *text, char *err, size_t err
       p->spec_len += len;
       p->spec[p->spec_len++] = '\n';
     }
-    char *f[MAX_FIELDS + 1];
-    int n = 0;
-    for (char *q = cur; n <= MAX_FIELDS;) {
-      f[n++] = q;
-      char *sp = strchr(q, ' ');
-      if (!sp) break;
-      *sp = '\0';
-      q = sp + 1;
-    }
-    bool ok = n <= MAX_FIELDS;
-    for (int i = 0; ok && i < n; i++) ok = unescape(f[i]);
-    if (!ok || (*cur && *cur != '#' && take(p, f, n) != 0)) {
+    /* Every line is read, comments too: a bad escape or a fifth field anywhere is malformed. */
+    char *f[MAX_FIELDS];
+    int n = el_spec_fields(cur, f, MAX_FIELDS, NULL, NULL);
+    if (n < 0 || (*cur && *cur != '#' && take(p, f, n) != 0)) {
       snprintf(err, errlen, "line %d of the prepared spec is malformed", line);
       return -1;
     }
