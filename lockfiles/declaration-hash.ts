@@ -59,6 +59,26 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Whether two values have the same canonicalJson text, found without building either text (the
+ * lock compares every environment with its previous entry; the strings were most of its garbage).
+ */
+export function canonicallyEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    // canonicalJson writes an undefined item as null.
+    return a.every((item, i) => canonicallyEqual(item ?? null, b[i] ?? null));
+  }
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  // Undefined members are left out of the text, so they count as absent.
+  const keys = Object.keys(left).filter((k) => left[k] !== undefined);
+  if (keys.length !== Object.keys(right).filter((k) => right[k] !== undefined).length) return false;
+  return keys.every((k) => Object.hasOwn(right, k) && canonicallyEqual(left[k], right[k]));
+}
+
 /** "sha256:<hex>" over the canonical JSON of every environment's inputs, sorted by name. */
 export function declarationHash(decl: Declaration): string {
   const environments = decl.environments.map(environmentInputs).sort((a, b) => compareCodePoints(a.name, b.name));

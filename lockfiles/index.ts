@@ -7,7 +7,7 @@ export { canonicalLockfile } from './canonical.js';
 export { parseLockfile, readLockfile } from './parse.js';
 export { serializeLockfile, writeLockfile, LOCKFILE_HEADER } from './write.js';
 export type { WriteResult } from './write.js';
-export { declarationHash, environmentInputs, lockedInputs, canonicalJson, DECLARATION_HASH_SCHEME } from './declaration-hash.js';
+export { declarationHash, environmentInputs, lockedInputs, canonicalJson, canonicallyEqual, DECLARATION_HASH_SCHEME } from './declaration-hash.js';
 export type { EnvironmentInputs } from './declaration-hash.js';
 export { staleReasons, assertFresh, REASON_NO_LOCK, REASON_HASH } from './staleness.js';
 export type { FreshnessOptions } from './staleness.js';

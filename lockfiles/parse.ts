@@ -2,7 +2,7 @@
 // newer envlock is refused with a clear message even when the rest of it would not parse.
 
 import path from 'node:path';
-import TOML from '@iarna/toml';
+import { parseToml } from '../core/toml-parser.js';
 import { EnvlockError, errnoCode } from '../core/errors.js';
 import { readBounded } from '../core/fs/read-bounded.js';
 import { LOCKFILE_MAX_BYTES, describeLimit } from '../core/input-limits.js';
@@ -81,7 +81,7 @@ export function parseLockfile(text: string, file: string = LOCKFILE_NAME): Lockf
   // A lock as envlock writes it needs no general TOML parser; anything else gets @iarna/toml.
   let doc: Record<string, unknown> | undefined = readWrittenForm(text);
   try {
-    doc ??= TOML.parse(text) as Record<string, unknown>;
+    doc ??= parseToml(text);
   } catch (error) {
     if (!isTomlError(error)) throw error;
     const sniffed = sniffVersion(text);

@@ -2,7 +2,7 @@
 // included) reported as DECLARATION_SYNTAX naming the file, line and column, 1-based.
 
 import yaml from 'js-yaml';
-import TOML from '@iarna/toml';
+import { parseToml as parseTomlText } from '../toml-parser.js';
 import { EnvlockError } from '../errors.js';
 
 export type DeclarationFormat = 'yaml' | 'toml';
@@ -63,7 +63,7 @@ function isTomlError(error: unknown): error is TomlError {
 
 function parseToml(text: string, file: string): unknown {
   try {
-    return TOML.parse(text);
+    return parseTomlText(text);
   } catch (error) {
     if (!isTomlError(error)) throw error;
     // @iarna/toml counts lines and columns from 0 and appends " at row R, col C, pos P:" and a snippet.

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import TOML from '@iarna/toml';
+import { parseToml } from '../toml-parser.js';
 import type { Context } from '../context.js';
 import { EnvlockError, errnoCode } from '../errors.js';
 import { quoted } from '../shown.js';
@@ -55,7 +55,7 @@ async function readToml(file: string): Promise<Record<string, unknown> | undefin
     throw new EnvlockError('IO', `Could not read the registry configuration ${file}.`, { hint: 'Check its permissions.', cause: error });
   }
   try {
-    return TOML.parse(text) as Record<string, unknown>;
+    return parseToml(text);
   } catch (error) {
     throw configInvalid(file, (error as Error).message.split('\n')[0] ?? 'TOML syntax error', error);
   }

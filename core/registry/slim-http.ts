@@ -45,21 +45,30 @@ function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+interface Scheme {
+  agent: HttpAgent;
+  send: (options: RequestOptions) => ClientRequest;
+}
+
 export class SlimHttp implements Dispatcher {
-  private readonly agents = new Map<string, HttpAgent>();
+  private readonly schemes = new Map<string, Promise<Scheme>>();
 
   constructor(private readonly options: SlimHttpOptions) {}
 
-  /** One keep-alive agent per scheme; node:https (and TLS) loads only for an https origin. */
-  private async agentFor(protocol: string): Promise<{ agent: HttpAgent; send: (options: RequestOptions) => ClientRequest }> {
-    const https = protocol === 'https:';
-    const module = https ? await import('node:https') : await import('node:http');
-    let agent = this.agents.get(protocol);
-    if (agent === undefined) {
-      agent = new module.Agent({ keepAlive: true, keepAliveMsecs: this.options.keepAliveMs, maxSockets: this.options.connections, timeout: this.options.keepAliveMs, scheduling: 'lifo' });
-      this.agents.set(protocol, agent);
+  /**
+   * One keep-alive agent per scheme, made at the first request; node:https (and TLS) loads only
+   * for an https origin. Later requests reuse it without another import().
+   */
+  private agentFor(protocol: string): Promise<Scheme> {
+    let scheme = this.schemes.get(protocol);
+    if (scheme === undefined) {
+      scheme = (protocol === 'https:' ? import('node:https') : import('node:http')).then((module) => {
+        const agent = new module.Agent({ keepAlive: true, keepAliveMsecs: this.options.keepAliveMs, maxSockets: this.options.connections, timeout: this.options.keepAliveMs, scheduling: 'lifo' });
+        return { agent, send: (options: RequestOptions) => module.request(options) };
+      });
+      this.schemes.set(protocol, scheme);
     }
-    return { agent, send: (options) => module.request(options) };
+    return scheme;
   }
 
   async request(init: DispatchRequest): Promise<DispatchResponse> {
@@ -133,7 +142,8 @@ export class SlimHttp implements Dispatcher {
   }
 
   async close(): Promise<void> {
-    for (const agent of this.agents.values()) agent.destroy();
-    this.agents.clear();
+    const schemes = [...this.schemes.values()];
+    this.schemes.clear();
+    for (const scheme of await Promise.all(schemes)) scheme.agent.destroy();
   }
 }

@@ -7,7 +7,7 @@ import type { Declaration, EnvironmentDecl } from '../declaration/model.js';
 import { EnvlockError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
 import { envlockVersion } from '../version.js';
-import { declarationHash, environmentInputs, lockedInputs, canonicalJson } from '../../lockfiles/index.js';
+import { declarationHash, environmentInputs, lockedInputs, canonicallyEqual } from '../../lockfiles/index.js';
 import type { LockedEnvironment, Lockfile } from '../../lockfiles/model.js';
 import { LOCKFILE_VERSION } from '../../lockfiles/model.js';
 import { resolveEnvironment } from './resolve-environment.js';
@@ -34,7 +34,7 @@ export interface LockProjectOptions {
 }
 
 function sameInputs(env: EnvironmentDecl, locked: LockedEnvironment | undefined): boolean {
-  return locked !== undefined && canonicalJson(environmentInputs(env)) === canonicalJson(lockedInputs(locked));
+  return locked !== undefined && canonicallyEqual(environmentInputs(env), lockedInputs(locked));
 }
 
 /** A reference pinned by digest is verified once and never re-resolved while its inputs hold. */
@@ -59,7 +59,7 @@ export async function lockProject(decl: Declaration, previous: Lockfile | undefi
     ctx.reporter.debug(`resolving ${env.name}: ${env.image}`);
     const source = await sources.open(env.image, path.dirname(decl.file));
     const locked = await resolveEnvironment(env, source.source, { extraPlatforms: extra, resolvedName: source.resolvedName });
-    const change: EnvironmentChange = old === undefined ? 'added' : canonicalJson(old) === canonicalJson(locked) ? 'unchanged' : 'updated';
+    const change: EnvironmentChange = old === undefined ? 'added' : canonicallyEqual(old, locked) ? 'unchanged' : 'updated';
     return { name: env.name, change, resolved: true, locked };
   });
   const lock: Lockfile = {

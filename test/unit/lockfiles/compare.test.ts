@@ -43,3 +43,23 @@ describe('sortedSet and compareKeys', () => {
     expect(compareKeys(['a'], ['a', 'b'])).toBeLessThan(0);
   });
 });
+
+describe('compareCodePoints on surrogates', () => {
+  /** The order by code points, spelled out: what compareCodePoints must agree with. */
+  function byIterating(a: string, b: string): number {
+    const left = [...a].map((c) => c.codePointAt(0)!);
+    const right = [...b].map((c) => c.codePointAt(0)!);
+    for (let i = 0; i < Math.min(left.length, right.length); i++) if (left[i] !== right[i]) return left[i]! < right[i]! ? -1 : 1;
+    return Math.sign(left.length - right.length);
+  }
+
+  test('agrees with iterating code points on pairs, lone surrogates and their neighbours', () => {
+    const units = ['a', '\uD7FF', '\uD83D', '\uDE00', '\uDBFF', '\uDC00', '\uE000', '\uFFFF'];
+    const strings = [''];
+    for (const x of units) {
+      strings.push(x);
+      for (const y of units) strings.push(x + y, `a${x}${y}`);
+    }
+    for (const a of strings) for (const b of strings) expect(compareCodePoints(a, b), `${escape(a)} ${escape(b)}`).toBe(byIterating(a, b));
+  });
+});

@@ -3,7 +3,8 @@
 
 import { describe, expect, test } from 'vitest';
 import type { Declaration, EnvironmentDecl } from '../../../core/declaration/model.js';
-import { canonicalJson, declarationHash, environmentInputs } from '../../../lockfiles/declaration-hash.js';
+import { canonicalJson, canonicallyEqual, declarationHash, environmentInputs } from '../../../lockfiles/declaration-hash.js';
+import { sampleLock } from './sample.js';
 import { sampleDeclaration } from './sample.js';
 
 function withChemistry(change: (env: EnvironmentDecl) => void): Declaration {
@@ -85,5 +86,18 @@ describe('environmentInputs and canonicalJson', () => {
 
   test('canonicalJson sorts keys by code point and drops undefined members', () => {
     expect(canonicalJson({ b: 1, a: [1, 'x'], C: { z: null, y: undefined }, ch: true, h: false })).toBe('{"C":{"z":null},"a":[1,"x"],"b":1,"ch":true,"h":false}');
+  });
+
+  test('canonicallyEqual agrees with comparing canonicalJson texts', () => {
+    const lock = sampleLock();
+    const values: unknown[] = [
+      lock, lock.environments[0], lock.environments[1], structuredClone(lock.environments[0]),
+      { ...lock.environments[0], cpu: undefined }, { ...lock.environments[1], cpu: undefined }, { ...lock.environments[0], images: [] },
+      { a: 1, b: undefined }, { a: 1 }, { b: undefined, a: 1 }, { a: '1' }, { a: [1, undefined] }, { a: [1, null] }, { a: [1] }, { a: {} }, { a: [] },
+      [], {}, null, 0, '0', false, 'x', [null], [undefined], [[]], [{}], { '': 1 }, { constructor: 1 },
+    ];
+    for (const a of values) {
+      for (const b of values) expect(canonicallyEqual(a, b), `${canonicalJson(a)} vs ${canonicalJson(b)}`).toBe(canonicalJson(a) === canonicalJson(b));
+    }
   });
 });
