@@ -6,11 +6,12 @@
 // the fast paths may load undici, ink or a parser.
 
 import type { answerFast } from './fast/answer.js';
+import { requireWithCodeCache } from './fast/code-cache.js';
 import type { enterPrepared } from './fast/run-prepared.js';
 
 // Kept in variables so the bundler leaves them as run-time loads of the sibling files.
 const FULL_CLI = './main.mjs';
-const FAST_RUN = './fast-run.js';
+const FAST_RUN = 'fast-run';
 const FAST_ANSWERS = './fast-answers.js';
 
 /** True when a fast path answered; a prepared run does not return at all. */
@@ -18,7 +19,12 @@ function answered(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
   if (env.ENVLOCK_NO_FAST_PATH === '1') return false;
   try {
     // A prepared run replaces this process here; it returns when the cache has no answer.
-    if (argv.includes('run')) (require(FAST_RUN) as { enterPrepared: typeof enterPrepared }).enterPrepared(argv, env);
+    if (argv.includes('run')) {
+      // Compiled from this user's code cache: the run path runs code once per process, so
+      // compiling it is a large part of its cost (cli/fast/code-cache.ts).
+      const fast = requireWithCodeCache<{ enterPrepared: typeof enterPrepared }>(__dirname, FAST_RUN, env, require);
+      fast.exports.enterPrepared(argv, env, fast.save);
+    }
     if (argv.some((word) => word === '--version' || word === 'lock' || word === 'pull')) {
       return (require(FAST_ANSWERS) as { answerFast: typeof answerFast }).answerFast(argv, env);
     }

@@ -74,9 +74,10 @@ const plainInvocation = (command: string[]): Invocation => ({ command, binds: []
 /**
  * Replaces this process with the launcher when the cache answers this run; returns (having
  * changed nothing) when it does not, or when the launcher could not be executed, so the full
- * CLI then runs and explains.
+ * CLI then runs and explains. `beforeExec` runs once the hit is certain (the entry records its
+ * code cache there: what a hit compiles is known only then).
  */
-export function enterPrepared(argv: readonly string[], env: Env): void {
+export function enterPrepared(argv: readonly string[], env: Env, beforeExec: () => void = () => undefined): void {
   const line = scanRunLine(argv);
   if (line === undefined) return;
   const cwd = line.directory === undefined ? process.cwd() : path.resolve(line.directory);
@@ -98,6 +99,7 @@ export function enterPrepared(argv: readonly string[], env: Env): void {
   if (hit === undefined) return;
   const started = process.cwd();
   try {
+    beforeExec();
     launch(hit.spec, hit.argv, ctx);
   } catch {
     // launch changes into the run's directory before the execve; the full CLI starts where we did.

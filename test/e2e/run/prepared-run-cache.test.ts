@@ -271,3 +271,39 @@ describe.each(CALLERS)('a new envlock version as $name', (caller) => {
     expect(entries(project)).toHaveLength(2);
   });
 });
+
+describe.each(CALLERS)('the code cache of the run path as $name', (caller) => {
+  it('is written by a fast run, private to its owner, and a torn, forged or foreign one never changes what runs', async () => {
+    const project = await pulledProject(caller, yaml());
+    const dir = join(project.env.HOME!, '.cache', 'envlock', 'code');
+    await expectFastHit(project);
+    const names = readdirSync(dir);
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(new RegExp(`^fast-run-[0-9a-f]{32}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.v8$`));
+    const file = join(dir, names[0]!);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(file).uid).toBe(owner(caller).uid);
+    const good = readFileSync(file);
+    expect(good.length).toBeGreaterThan(1000);
+    const stage = async () => run(project, ['run', '--', 'sh', '-c', 'echo $STAGE $ENVLOCK_ENV']);
+    expect(await stage()).toMatchObject({ full: false, stdout: 'one bb\n', code: 0 });
+    // Bytes that are not V8's, and a cache cut short: V8 refuses them, the run is the same, and
+    // the fast path writes a good cache in their place.
+    for (const bad of [Buffer.alloc(good.length, 0x5a), good.subarray(0, good.length >> 1)]) {
+      writeFileSync(file, bad);
+      expect(await stage()).toMatchObject({ full: false, stdout: 'one bb\n', code: 0 });
+      const rewritten = readFileSync(file);
+      expect(rewritten.equals(bad)).toBe(false);
+      expect(rewritten.length).toBeGreaterThan(1000);
+    }
+    // A cache someone else could write, or someone else's, is not read (nor trusted to stay).
+    chmodSync(file, 0o620);
+    expect(await stage()).toMatchObject({ full: false, stdout: 'one bb\n', code: 0 });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const stranger = caller.asUser ? { uid: 0, gid: 0 } : NOBODY;
+    chownSync(file, stranger.uid, stranger.gid);
+    expect(await stage()).toMatchObject({ full: false, stdout: 'one bb\n', code: 0 });
+    expect(statSync(file).uid).toBe(owner(caller).uid);
+  });
+});

@@ -1,0 +1,86 @@
+// V8's code cache for a fast path's bundle: the bytecode of the functions a repeated `envlock run`
+// compiled the first time, kept per user and per build, so later runs neither parse nor compile
+// them again (docs/benchmarks.md "run, prepared hit"). The file is the caller's own, private, and
+// named by the build id, Node's version and the architecture, so a rebuilt or upgraded envlock,
+// or another Node, never reads bytecode made from other source (V8 itself checks only the
+// source's length). A missing, foreign, torn or rejected cache only costs the compile it saves.
+
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Script } from 'node:vm';
+import { buildId } from './build-id.js';
+import type { Env } from './types.js';
+
+/** Bytecode of a few dozen kilobytes of source stays far below this. */
+const MAX_BYTES = 8 << 20;
+
+/** Where this build's cache for `name` lives, or undefined when there is no build id or cache directory. */
+function cacheFile(name: string, env: Env): string | undefined {
+  const id = buildId();
+  const xdg = env.XDG_CACHE_HOME;
+  const home = env.HOME;
+  const base = xdg !== undefined && path.isAbsolute(xdg) ? xdg : home !== undefined && path.isAbsolute(home) ? path.join(home, '.cache') : undefined;
+  if (id === undefined || base === undefined) return undefined;
+  return path.join(base, 'envlock', 'code', `${name}-${id.slice(0, 32)}-${process.version}-${process.arch}.v8`);
+}
+
+/** The file's bytes if it is a regular file of the caller's that nobody else can write. */
+function readOwn(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0 || st.size > MAX_BYTES) return undefined;
+    return readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeOwn(file: string, data: Buffer): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(temp, data, { flag: 'wx', mode: 0o600 });
+    renameSync(temp, file);
+  } catch {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // nothing was left behind
+    }
+  }
+}
+
+export interface CachedModule<T> {
+  exports: T;
+  /** Records the bytecode compiled so far, when the cache did not already hold it. */
+  save(): void;
+}
+
+/**
+ * Loads the CommonJS bundle `dir/name.js` as require would (same wrapper and arguments), compiled
+ * with this user's code cache when there is a usable one.
+ */
+export function requireWithCodeCache<T>(dir: string, name: string, env: Env, load: NodeJS.Require): CachedModule<T> {
+  const file = path.join(dir, `${name}.js`);
+  const cache = cacheFile(name, env);
+  const cachedData = cache === undefined ? undefined : readOwn(cache);
+  const source = readFileSync(file, 'utf8');
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+  const module = { exports: {} as T };
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, load, module, file, dir);
+  const current = cachedData !== undefined && !script.cachedDataRejected;
+  return {
+    exports: module.exports,
+    save: () => {
+      if (!current && cache !== undefined) writeOwn(cache, script.createCachedData());
+    },
+  };
+}
