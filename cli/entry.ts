@@ -11,6 +11,8 @@ import type { enterPrepared } from './fast/run-prepared.js';
 
 // Kept in variables so the bundler leaves them as run-time loads of the sibling files.
 const FULL_CLI = './main.mjs';
+// `envlock lock` has a bundle of its own (cli/lock-main.ts), holding only what locking loads.
+const LOCK_CLI = './lock.mjs';
 const FAST_RUN = 'fast-run';
 const FAST_ANSWERS = './fast-answers.js';
 
@@ -35,5 +37,5 @@ function answered(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
 }
 
 if (!answered(process.argv.slice(2), process.env)) {
-  void import(FULL_CLI);
+  void import(process.argv.includes('lock') ? LOCK_CLI : FULL_CLI);
 }

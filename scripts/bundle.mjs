@@ -3,7 +3,8 @@
 //   files, so a repeated command pays for Node, the dispatch, its one fast path and a few reads
 //   (CommonJS starts without the ES module loader);
 // - main.mjs and chunks/*.mjs: the whole CLI as ES modules, imported by the entry only when no
-//   fast path answers. Lazy imports stay lazy as separate chunks.
+//   fast path answers. Lazy imports stay lazy as separate chunks;
+// - lock.mjs: `envlock lock` alone as one ES module (see its build step below).
 // Both are then stamped with one build id, a digest of everything built, so an answer recorded
 // by one build is never read by another (cli/fast/build-id.ts).
 import { build } from 'esbuild';
@@ -36,6 +37,35 @@ await build({
   banner: { js: "import { createRequire as __envlockRequire } from 'node:module'; const require = __envlockRequire(import.meta.url);" },
   chunkNames: 'chunks/[name]-[hash]',
 });
+
+// ---- The lock bundle (issue 14, lock throughput) -------------------------------------------
+// lock.mjs: main.ts built once more as a single ES module (no chunks) with a command table that
+// holds only `lock` (cli/lock-main.ts, cli/lock-command-table.ts), so `envlock lock` loads one
+// file, not the dozens of chunks the full CLI splits into. Lazy imports are kept inside it and
+// run only when reached, except the ink reporter: it imports ink and React, which a single
+// module would load at start-up, so lock.mjs uses the full CLI's own ink-reporter chunk (it
+// shares no state with the rest). The entry sends it command lines that mention `lock`.
+const inkChunks = readdirSync(path.join(out, 'chunks')).filter((name) => /^ink-reporter-[A-Z0-9]+\.mjs$/.test(name));
+if (inkChunks.length !== 1) throw new Error(`bundle.mjs: expected one ink-reporter chunk for lock.mjs, found ${inkChunks.length}`);
+await build({
+  ...common,
+  entryPoints: { lock: 'cli/lock-main.ts' },
+  outdir: out,
+  format: 'esm',
+  outExtension: { '.js': '.mjs' },
+  external: ['ink', 'react', 'react-devtools-core', 'undici', '*.node'],
+  banner: { js: "import { createRequire as __envlockRequire } from 'node:module'; const require = __envlockRequire(import.meta.url);" },
+  plugins: [
+    {
+      name: 'lock-command-table',
+      setup(b) {
+        b.onResolve({ filter: /^\.\/command-table\.js$/ }, (args) => ({ path: path.resolve(args.resolveDir, 'lock-command-table.ts') }));
+        b.onResolve({ filter: /^\.\/output\/ink-reporter\.js$/ }, () => ({ path: `./chunks/${inkChunks[0]}`, external: true }));
+      },
+    },
+  ],
+});
+// ---- end of the lock bundle -----------------------------------------------------------------
 
 // Node built-ins that are not loaded at start-up cost a fast answer real time if a shared module
 // merely imports them; in the CommonJS bundles they load on first use instead. The stand-in is an

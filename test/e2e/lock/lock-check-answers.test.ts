@@ -77,15 +77,16 @@ describe.each(USERS)('lock --check answered from a record, as $name', ({ as }) =
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     writeFileSync(join(other, 'package.json'), JSON.stringify({ ...pkg, version: `${pkg.version}-other` }));
     restampBundleVersion(join(other, 'dist', 'bundle'), pkg.version, `${pkg.version}-other`);
-    const chunks = join(other, 'dist', 'bundle', 'chunks');
+    // Every bundle that holds the hash (the full CLI's chunk and the lock bundle) is the other release's.
+    const bundle = join(other, 'dist', 'bundle');
     let patched = 0;
-    for (const name of readdirSync(chunks)) {
-      const text = readFileSync(join(chunks, name), 'utf8');
+    for (const name of readdirSync(bundle, { recursive: true, encoding: 'utf8' }).filter((n) => n.endsWith('.mjs'))) {
+      const text = readFileSync(join(bundle, name), 'utf8');
       if (!text.includes('DECLARATION_HASH_SCHEME = 1;')) continue;
-      writeFileSync(join(chunks, name), text.replace('DECLARATION_HASH_SCHEME = 1;', 'DECLARATION_HASH_SCHEME = 2;'));
+      writeFileSync(join(bundle, name), text.replace('DECLARATION_HASH_SCHEME = 1;', 'DECLARATION_HASH_SCHEME = 2;'));
       patched++;
     }
-    expect(patched).toBe(1);
+    expect(patched).toBeGreaterThan(0);
     const check = await runCli(['--offline', 'lock', '--check'], { cwd: p.dir, env: { HOME: p.home }, entry: join(other, 'dist', 'bundle', 'envlock.js'), ...(as ? { asUser: as } : {}) });
     expect(check.code).toBe(3);
     expect(check.stderr).toContain('declaration changed since the lock was written');
