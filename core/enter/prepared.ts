@@ -3,11 +3,11 @@
 // for run and shell (launchSpecFor), or once for module wrappers (wrapper-spec.ts).
 
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import type { Context } from '../context.js';
 import { composeEnvironment } from '../environment/compose.js';
 import { assertEnvironmentFits } from './environment-fits.js';
 import { EnvlockError } from '../errors.js';
+import { callerName } from '../runtime/caller-name.js';
 import type { BindMount, CpuNeeds, DeviceNode, LaunchSpec } from '../runtime/spec.js';
 import type { SampledFile } from '../store/image-sample.js';
 import { leaseFor } from '../store/lease.js';
@@ -116,7 +116,7 @@ export function launchSpecFor(prepared: PreparedEnvironment, run: Invocation, ct
     cwd,
     bindCwd,
     ...(ctx.home && existsSync(ctx.home) ? { home: ctx.home } : {}),
-    user: os.userInfo().username,
+    user: callerName(),
     fakeRoot: run.fakeRoot,
     privateTmp: !run.hostTmp,
   };

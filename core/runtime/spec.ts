@@ -57,7 +57,7 @@ export interface LaunchSpec {
   /** Host home directory, bound read-write at the same path. */
   home?: string;
   hostname?: string;
-  /** Name of the passwd entry added for the caller (os.userInfo().username; NSS-aware). */
+  /** Name of the passwd entry added for the caller (caller-name.ts: /etc/passwd, else NSS). */
   user?: string;
   /** Name of the group entry added for the caller's primary group. */
   group?: string;

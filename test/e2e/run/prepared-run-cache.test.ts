@@ -85,6 +85,14 @@ describe.each(CALLERS)('the prepared-run cache as $name', (caller) => {
     expect(fromParent).toMatchObject({ full: false, stdout: `${project.dir}\n`, code: 0 });
   });
 
+  it('names the caller inside as this host names them, on the fast path and the full one', async () => {
+    await expectFastHit(project);
+    const name = caller.asUser ? 'nobody' : 'root';
+    const fast = await run(project, ['run', '--', 'id', '-un']);
+    const full = await run(project, ['run', '--', 'id', '-un'], { env: { ENVLOCK_NO_FAST_PATH: '1' } });
+    expect([fast.full, fast.stdout, full.full, full.stdout]).toEqual([false, `${name}\n`, true, `${name}\n`]);
+  });
+
   it('leaves to the full CLI what it does not take: run flags, an unknown name, a launcher that cannot start', async () => {
     await expectFastHit(project);
     const flagged = await run(project, ['run', '--env', 'STAGE=flag', '--', 'sh', '-c', 'echo $STAGE']);
