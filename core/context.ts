@@ -87,8 +87,8 @@ export function makeContext(init: ContextInit = {}): Context {
     reporter: init.reporter ?? silentReporter,
   };
   if (init.signal !== undefined) return { ...context, signal: init.signal };
-  // AbortController is a lazily loaded global that costs a repeated `envlock run` about as much
-  // as the rest of its work: the default signal is made only when something looks at it.
+  // AbortController is a lazily loaded global (about 0.4 ms of a repeated `envlock run`, which
+  // never looks at the signal): the default one is made only when something does.
   return Object.defineProperty(context, 'signal', {
     get: () => (neverAborted ??= new AbortController().signal),
     enumerable: true,

@@ -5,7 +5,7 @@
 // or another Node, never reads bytecode made from other source (V8 itself checks only the
 // source's length). A missing, foreign, torn or rejected cache only costs the compile it saves.
 
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Script } from 'node:vm';
 import { buildId } from './build-id.js';
@@ -43,12 +43,16 @@ function readOwn(file: string): Buffer | undefined {
   }
 }
 
-function writeOwn(file: string, data: Buffer): void {
+/** Writes this build's cache and removes the ones earlier builds of `name` left (written once per build). */
+function writeOwn(file: string, name: string, data: Buffer): void {
   const temp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(temp, data, { flag: 'wx', mode: 0o600 });
     renameSync(temp, file);
+    for (const other of readdirSync(path.dirname(file))) {
+      if (other.startsWith(`${name}-`) && other.endsWith('.v8') && other !== path.basename(file)) unlinkSync(path.join(path.dirname(file), other));
+    }
   } catch {
     try {
       unlinkSync(temp);
@@ -80,7 +84,7 @@ export function requireWithCodeCache<T>(dir: string, name: string, env: Env, loa
   return {
     exports: module.exports,
     save: () => {
-      if (!current && cache !== undefined) writeOwn(cache, script.createCachedData());
+      if (!current && cache !== undefined) writeOwn(cache, name, script.createCachedData());
     },
   };
 }

@@ -289,6 +289,13 @@ describe.each(CALLERS)('the code cache of the run path as $name', (caller) => {
     expect(names).toHaveLength(1);
     expect(names[0]).toMatch(new RegExp(`^fast-run-[0-9a-f]{32}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.v8$`));
     const file = join(dir, names[0]!);
+    // One earlier build's cache is removed when this build writes its own.
+    const earlier = join(dir, names[0]!.replace(/^fast-run-[0-9a-f]{32}/, `fast-run-${'0'.repeat(32)}`));
+    writeFileSync(earlier, 'old');
+    if (caller.asUser) chownSync(earlier, NOBODY.uid, NOBODY.gid);
+    rmSync(file);
+    expect(await run(project, ['run', '--', 'true'])).toMatchObject({ full: false, code: 0 });
+    expect(readdirSync(dir)).toEqual(names);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(file).uid).toBe(owner(caller).uid);
