@@ -12,7 +12,7 @@ import type { enterPrepared } from './fast/run-prepared.js';
 // Kept in variables so the bundler leaves them as run-time loads of the sibling files.
 const FULL_CLI = './main.mjs';
 // `envlock lock` has a bundle of its own (cli/lock-main.ts), holding only what locking loads.
-const LOCK_CLI = './lock.mjs';
+const LOCK_CLI = 'lock';
 const FAST_RUN = 'fast-run';
 const FAST_ANSWERS = './fast-answers.js';
 
@@ -37,5 +37,11 @@ function answered(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
 }
 
 if (!answered(process.argv.slice(2), process.env)) {
-  void import(process.argv.includes('lock') ? LOCK_CLI : FULL_CLI);
+  if (process.argv.includes('lock')) {
+    // Compiled from this user's code cache too, which is brought up to date as the lock ends.
+    const lock = requireWithCodeCache<unknown>(__dirname, LOCK_CLI, process.env, require, (specifier) => import(specifier));
+    process.once('exit', lock.save);
+  } else {
+    void import(FULL_CLI);
+  }
 }

@@ -4,7 +4,7 @@
 //   (CommonJS starts without the ES module loader);
 // - main.mjs and chunks/*.mjs: the whole CLI as ES modules, imported by the entry only when no
 //   fast path answers. Lazy imports stay lazy as separate chunks;
-// - lock.mjs: `envlock lock` alone as one ES module (see its build step below).
+// - lock.js: `envlock lock` alone as one CommonJS file (see its build step below).
 // Both are then stamped with one build id, a digest of everything built, so an answer recorded
 // by one build is never read by another (cli/fast/build-id.ts).
 import { build } from 'esbuild';
@@ -37,35 +37,6 @@ await build({
   banner: { js: "import { createRequire as __envlockRequire } from 'node:module'; const require = __envlockRequire(import.meta.url);" },
   chunkNames: 'chunks/[name]-[hash]',
 });
-
-// ---- The lock bundle (issue 14, lock throughput) -------------------------------------------
-// lock.mjs: main.ts built once more as a single ES module (no chunks) with a command table that
-// holds only `lock` (cli/lock-main.ts, cli/lock-command-table.ts), so `envlock lock` loads one
-// file, not the dozens of chunks the full CLI splits into. Lazy imports are kept inside it and
-// run only when reached, except the ink reporter: it imports ink and React, which a single
-// module would load at start-up, so lock.mjs uses the full CLI's own ink-reporter chunk (it
-// shares no state with the rest). The entry sends it command lines that mention `lock`.
-const inkChunks = readdirSync(path.join(out, 'chunks')).filter((name) => /^ink-reporter-[A-Z0-9]+\.mjs$/.test(name));
-if (inkChunks.length !== 1) throw new Error(`bundle.mjs: expected one ink-reporter chunk for lock.mjs, found ${inkChunks.length}`);
-await build({
-  ...common,
-  entryPoints: { lock: 'cli/lock-main.ts' },
-  outdir: out,
-  format: 'esm',
-  outExtension: { '.js': '.mjs' },
-  external: ['ink', 'react', 'react-devtools-core', 'undici', '*.node'],
-  banner: { js: "import { createRequire as __envlockRequire } from 'node:module'; const require = __envlockRequire(import.meta.url);" },
-  plugins: [
-    {
-      name: 'lock-command-table',
-      setup(b) {
-        b.onResolve({ filter: /^\.\/command-table\.js$/ }, (args) => ({ path: path.resolve(args.resolveDir, 'lock-command-table.ts') }));
-        b.onResolve({ filter: /^\.\/output\/ink-reporter\.js$/ }, () => ({ path: `./chunks/${inkChunks[0]}`, external: true }));
-      },
-    },
-  ],
-});
-// ---- end of the lock bundle -----------------------------------------------------------------
 
 // Node built-ins that are not loaded at start-up cost a fast answer real time if a shared module
 // merely imports them; in the CommonJS bundles they load on first use instead. The stand-in is an
@@ -132,6 +103,49 @@ function __toESMShared(mod, isNodeMode) {
 `;
   writeFileSync(file, text.replace(FRESH, `${SHARED}var __toESMFresh = (mod, isNodeMode, target) => (`).replaceAll('__toESM(', '__toESMShared('));
 }
+
+// ---- The lock bundle (issue 14, lock throughput) -------------------------------------------
+// lock.js: main.ts built once more as one CommonJS file with a command table that holds only
+// `lock` (cli/lock-main.ts, cli/lock-command-table.ts), so `envlock lock` loads one file, not the
+// dozens of chunks the full CLI splits into, and the entry can compile it from the user's code
+// cache as it does the run path (cli/fast/code-cache.ts): a lock runs most of its code once, so
+// compiling it was a large part of its cost. Lazy imports stay lazy inside it, except the ink
+// reporter, which is the full CLI's own chunk (an ES module that imports ink and React; it shares
+// no state with the rest). The entry sends it command lines that mention `lock`.
+const inkChunks = readdirSync(path.join(out, 'chunks')).filter((name) => /^ink-reporter-[A-Z0-9]+\.mjs$/.test(name));
+if (inkChunks.length !== 1) throw new Error(`bundle.mjs: expected one ink-reporter chunk for lock.js, found ${inkChunks.length}`);
+await build({
+  ...common,
+  entryPoints: { lock: 'cli/lock-main.ts' },
+  outdir: out,
+  format: 'cjs',
+  external: ['ink', 'react', 'react-devtools-core', 'undici', '*.node'],
+  inject: ['scripts/cjs-import-meta.js'],
+  define: { 'import.meta.url': '__envlockImportMeta.url', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },
+  plugins: [
+    lazyBuiltins,
+    {
+      name: 'lock-command-table',
+      setup(b) {
+        b.onResolve({ filter: /^\.\/command-table\.js$/ }, (args) => ({ path: path.resolve(args.resolveDir, 'lock-command-table.ts') }));
+        b.onResolve({ filter: /^\.\/output\/ink-reporter\.js$/ }, () => ({ path: `./chunks/${inkChunks[0]}`, external: true }));
+      },
+    },
+  ],
+});
+shareNamespaces(path.join(out, 'lock.js'));
+// Compiled from a code cache (a vm.Script), lock.js cannot call import(): each of its run-time
+// imports (node:http, the ink reporter's chunk, the full CLI) calls the entry's instead.
+{
+  const file = path.join(out, 'lock.js');
+  const text = readFileSync(file, 'utf8');
+  const calls = [...text.matchAll(/(?<![\w$.])import\(([^)]*)\)/g)].filter((m) => m[1] !== '');
+  const allowed = (arg) => arg === 'FULL_CLI' || /^"(node:[a-z_/]+|undici|\.\/chunks\/[\w-]+\.mjs)"$/.test(arg);
+  const odd = calls.filter((m) => !allowed(m[1]));
+  if (calls.length === 0 || odd.length > 0) throw new Error(`bundle.mjs: lock.js has import() calls it cannot route through the entry: ${odd.map((m) => m[0]).join(', ') || 'none at all'}`);
+  writeFileSync(file, text.replace(/(?<![\w$.])import\((?=[^)])/g, '__envlockImport('));
+}
+// ---- end of the lock bundle -----------------------------------------------------------------
 
 // .js files below dist/bundle are CommonJS (the entry); the ES modules are .mjs.
 writeFileSync(path.join(out, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);

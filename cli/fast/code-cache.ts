@@ -70,16 +70,18 @@ export interface CachedModule<T> {
 
 /**
  * Loads the CommonJS bundle `dir/name.js` as require would (same wrapper and arguments), compiled
- * with this user's code cache when there is a usable one.
+ * with this user's code cache when there is a usable one. Code compiled this way cannot call
+ * import() (Node allows it in a vm.Script only behind a flag), so a bundle that needs it calls
+ * `__envlockImport` instead, which is `dynamicImport` (made by the caller, a real module).
  */
-export function requireWithCodeCache<T>(dir: string, name: string, env: Env, load: NodeJS.Require): CachedModule<T> {
+export function requireWithCodeCache<T>(dir: string, name: string, env: Env, load: NodeJS.Require, dynamicImport?: (specifier: string) => Promise<unknown>): CachedModule<T> {
   const file = path.join(dir, `${name}.js`);
   const cache = cacheFile(name, env);
   const cachedData = cache === undefined ? undefined : readOwn(cache);
   const source = readFileSync(file, 'utf8');
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __envlockImport) {${source}\n})`, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
   const module = { exports: {} as T };
-  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, load, module, file, dir);
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, load, module, file, dir, dynamicImport);
   const current = cachedData !== undefined && !script.cachedDataRejected;
   return {
     exports: module.exports,

@@ -3,10 +3,11 @@
 // be the full CLI's (dist/bundle/main.mjs run directly): the same output, errors and exit status,
 // and the same lock bytes.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { makeTempDir, REPO_ROOT, removeTempDirs, runCli, type CliOptions } from '../../helpers/cli.js';
+import { CLI_PATH, makeTempDir, REPO_ROOT, removeTempDirs, runCli, type CliOptions } from '../../helpers/cli.js';
 
 const registry = inject('registry');
 const FULL_CLI = join(REPO_ROOT, 'dist', 'bundle', 'main.mjs');
@@ -66,5 +67,28 @@ describe.each(USERS)('the lock bundle answers as the full CLI, as $name', ({ as 
       const full = await runCli(argv, { ...p.options, env, entry: FULL_CLI });
       expect([bundled.code, bundled.stdout, bundled.stderr], argv.join(' ')).toEqual([full.code, full.stdout, full.stderr]);
     }
+  });
+
+  it('shows live progress on a terminal, and keeps its code cache private', async () => {
+    const p = project(as);
+    const env = p.options.env!;
+    // script(1) gives the lock a terminal, so it takes the ink reporter, loaded at run time.
+    const command = ['env', '-i', 'TERM=xterm', `HOME=${env.HOME}`, `ENVLOCK_STORE=${env.ENVLOCK_STORE}`, `PATH=${process.env.PATH}`, process.execPath, CLI_PATH, '-C', p.dir, 'lock']
+      .map((word) => `'${word}'`).join(' ');
+    const argv = ['-qec', command, '/dev/null'];
+    const output = as === 'nobody' ? execFileSync('runuser', ['-u', 'nobody', '--', 'script', ...argv], { encoding: 'utf8' }) : execFileSync('script', argv, { encoding: 'utf8' });
+    expect(output).toContain('Wrote envlock.lock.');
+    expect(output).not.toContain('internal error');
+    // ink draws with escape sequences; the plain reporter never writes one.
+    expect(output).toContain('\u001b[');
+    expect(existsSync(join(p.dir, 'envlock.lock'))).toBe(true);
+    // The second lock compiles from the cache the first one wrote, and answers the same.
+    const code = join(env.HOME!, '.cache', 'envlock', 'code');
+    const cached = readdirSync(code).filter((f) => f.startsWith('lock-'));
+    expect(cached).toHaveLength(1);
+    expect(statSync(join(code, cached[0]!)).mode & 0o777).toBe(0o600);
+    const again = await runCli(['lock'], p.options);
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    expect(again.stdout).toContain('envlock.lock unchanged.');
   });
 });

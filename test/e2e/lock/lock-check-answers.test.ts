@@ -77,14 +77,15 @@ describe.each(USERS)('lock --check answered from a record, as $name', ({ as }) =
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     writeFileSync(join(other, 'package.json'), JSON.stringify({ ...pkg, version: `${pkg.version}-other` }));
     restampBundleVersion(join(other, 'dist', 'bundle'), pkg.version, `${pkg.version}-other`);
-    // Every bundle that holds the hash (the full CLI's chunk and the lock bundle) is the other release's.
+    // Every bundle that holds the hash (the full CLI's chunk and the lock bundle) is the other
+    // release's, and so is the build id every file is stamped with, as in a rebuilt release.
     const bundle = join(other, 'dist', 'bundle');
+    const id = /"([0-9a-f]{64})"/.exec(readFileSync(join(bundle, 'fast-answers.js'), 'utf8'))![1]!;
     let patched = 0;
-    for (const name of readdirSync(bundle, { recursive: true, encoding: 'utf8' }).filter((n) => n.endsWith('.mjs'))) {
-      const text = readFileSync(join(bundle, name), 'utf8');
-      if (!text.includes('DECLARATION_HASH_SCHEME = 1;')) continue;
+    for (const name of readdirSync(bundle, { recursive: true, encoding: 'utf8' }).filter((n) => /\.m?js$/.test(n))) {
+      const text = readFileSync(join(bundle, name), 'utf8').replaceAll(id, [...id].reverse().join(''));
+      if (text.includes('DECLARATION_HASH_SCHEME = 1;')) patched++;
       writeFileSync(join(bundle, name), text.replace('DECLARATION_HASH_SCHEME = 1;', 'DECLARATION_HASH_SCHEME = 2;'));
-      patched++;
     }
     expect(patched).toBeGreaterThan(0);
     const check = await runCli(['--offline', 'lock', '--check'], { cwd: p.dir, env: { HOME: p.home }, entry: join(other, 'dist', 'bundle', 'envlock.js'), ...(as ? { asUser: as } : {}) });

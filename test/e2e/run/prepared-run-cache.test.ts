@@ -285,7 +285,8 @@ describe.each(CALLERS)('the code cache of the run path as $name', (caller) => {
     const project = await pulledProject(caller, yaml());
     const dir = join(project.env.HOME!, '.cache', 'envlock', 'code');
     await expectFastHit(project);
-    const names = readdirSync(dir);
+    // The run path's own cache (locking the project left the lock bundle's beside it).
+    const names = readdirSync(dir).filter((name) => name.startsWith('fast-run-'));
     expect(names).toHaveLength(1);
     expect(names[0]).toMatch(new RegExp(`^fast-run-[0-9a-f]{32}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.v8$`));
     const file = join(dir, names[0]!);
@@ -295,7 +296,7 @@ describe.each(CALLERS)('the code cache of the run path as $name', (caller) => {
     if (caller.asUser) chownSync(earlier, NOBODY.uid, NOBODY.gid);
     rmSync(file);
     expect(await run(project, ['run', '--', 'true'])).toMatchObject({ full: false, code: 0 });
-    expect(readdirSync(dir)).toEqual(names);
+    expect(readdirSync(dir).filter((name) => name.startsWith('fast-run-'))).toEqual(names);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(file).uid).toBe(owner(caller).uid);
