@@ -46,7 +46,13 @@ function descriptor(d: Descriptor | undefined, what: string, reference: string):
   return { mediaType: d.mediaType, digest: d.digest, size: d.size };
 }
 
-async function lockImage(candidate: LockCandidate, source: ResolveSource, reference: string, knownManifest?: ManifestLike): Promise<LockedImage> {
+/** A config already fetched (and verified) for this resolution, by its digest. */
+interface KnownConfig {
+  digest: string;
+  json: ConfigJson;
+}
+
+async function lockImage(candidate: LockCandidate, source: ResolveSource, reference: string, knownManifest?: ManifestLike, knownConfig?: KnownConfig): Promise<LockedImage> {
   const fetched = knownManifest ?? (await source.fetchManifest(candidate.manifest));
   if (kindOf(fetched) !== 'manifest') {
     throw new EnvlockError('MANIFEST_UNSUPPORTED', `The index of ${reference} points at a nested index for ${platformString(candidate.platform)}.`, { hint: 'Point the declaration at the inner index or a single manifest.' });
@@ -59,7 +65,7 @@ async function lockImage(candidate: LockCandidate, source: ResolveSource, refere
       throw new EnvlockError('LAYER_MEDIA_TYPE', `A layer of ${reference} has media type ${layer.mediaType}, which envlock cannot unpack.`, { hint: 'Use an image whose layers are tar, tar+gzip or tar+zstd.' });
     }
   }
-  const configJson = (await source.fetchJsonBlob(config)) as ConfigJson;
+  const configJson = knownConfig?.digest === config.digest ? knownConfig.json : ((await source.fetchJsonBlob(config)) as ConfigJson);
   const diffIds = configJson.rootfs?.diff_ids ?? [];
   if (diffIds.length !== layers.length) {
     throw new EnvlockError('REGISTRY_PROTOCOL', `The config of ${reference} lists ${diffIds.length} diff_ids for ${layers.length} layers.`, { hint: 'The image is malformed; rebuild or re-push it.' });
@@ -82,19 +88,23 @@ export async function resolveEnvironment(env: EnvironmentDecl, source: ResolveSo
   const cpu = env.cpu === undefined ? {} : { cpu: env.cpu };
   let choices;
   let single: ManifestLike | undefined;
+  let singleConfig: KnownConfig | undefined;
   if (kindOf(top) === 'index') {
     const manifests = ((top.json as { manifests?: IndexManifest[] }).manifests ?? []).filter((m) => MANIFEST_TYPES.includes(m.mediaType) || m.mediaType === undefined);
     choices = selectFromIndex({ reference: env.image, manifests, platforms, ...cpu });
   } else {
     single = top;
     const json = top.json as ManifestJson;
-    const configJson = (await source.fetchJsonBlob(descriptor(json.config, 'config', env.image))) as ConfigJson;
+    const config = descriptor(json.config, 'config', env.image);
+    const configJson = (await source.fetchJsonBlob(config)) as ConfigJson;
+    // lockImage needs the same config again: it is not fetched twice.
+    singleConfig = { digest: config.digest, json: configJson };
     const platform: OciPlatform = { os: configJson.os ?? '', architecture: configJson.architecture ?? '', ...(configJson.variant ? { variant: configJson.variant } : {}) };
     choices = selectSingleManifest({ reference: env.image, manifest: top.descriptor, platform, platforms, ...cpu, ...(json.annotations ? { annotations: json.annotations } : {}) });
   }
   const unique = new Map<string, LockCandidate>();
   for (const choice of choices) for (const candidate of choice.candidates) if (!unique.has(candidate.manifest.digest)) unique.set(candidate.manifest.digest, candidate);
-  const images = await Promise.all([...unique.values()].map((c) => lockImage(c, source, env.image, single)));
+  const images = await Promise.all([...unique.values()].map((c) => lockImage(c, source, env.image, single, singleConfig)));
   images.sort((a, b) => compareCodePoints(platformString(a.platform), platformString(b.platform)) || compareCodePoints(a.manifest.digest, b.manifest.digest));
   const locked: LockedEnvironment = {
     name: env.name,
