@@ -27,7 +27,8 @@ function answered(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
       const fast = requireWithCodeCache<{ enterPrepared: typeof enterPrepared }>(__dirname, FAST_RUN, env, require);
       fast.exports.enterPrepared(argv, env, fast.save);
     }
-    if (argv.some((word) => word === '--version' || word === 'lock' || word === 'pull')) {
+    // Only `lock --check` of the lock commands has a fast answer: a plain lock goes straight on.
+    if (argv.some((word) => word === '--version' || word === 'pull' || (word === 'lock' && argv.includes('--check')))) {
       return (require(FAST_ANSWERS) as { answerFast: typeof answerFast }).answerFast(argv, env);
     }
   } catch {
