@@ -50,6 +50,9 @@ export async function lockProject(decl: Declaration, previous: Lockfile | undefi
     }
   }
   const before = new Map((previous?.environments ?? []).map((e) => [e.name, e]));
+  // Configs an earlier lock by this very version checked (resolve-environment.ts lockImage).
+  const checkedConfigs = new Map<string, string>();
+  if (previous?.envlockVersion === envlockVersion()) for (const e of previous.environments) for (const image of e.images) checkedConfigs.set(image.manifest.digest, image.config.digest);
   const extra = options.extraPlatforms ?? [];
   const entries = await mapLimit(decl.environments, options.concurrency ?? 8, async (env): Promise<LockPlanEntry> => {
     const old = before.get(env.name);
@@ -58,7 +61,7 @@ export async function lockProject(decl: Declaration, previous: Lockfile | undefi
     if (keep && old) return { name: env.name, change: 'unchanged', resolved: false, locked: old };
     ctx.reporter.debug(`resolving ${env.name}: ${env.image}`);
     const source = await sources.open(env.image, path.dirname(decl.file));
-    const locked = await resolveEnvironment(env, source.source, { extraPlatforms: extra, resolvedName: source.resolvedName });
+    const locked = await resolveEnvironment(env, source.source, { extraPlatforms: extra, resolvedName: source.resolvedName, checkedConfigs });
     const change: EnvironmentChange = old === undefined ? 'added' : canonicallyEqual(old, locked) ? 'unchanged' : 'updated';
     return { name: env.name, change, resolved: true, locked };
   });

@@ -52,7 +52,7 @@ interface KnownConfig {
   json: ConfigJson;
 }
 
-async function lockImage(candidate: LockCandidate, source: ResolveSource, reference: string, knownManifest?: ManifestLike, knownConfig?: KnownConfig): Promise<LockedImage> {
+async function lockImage(candidate: LockCandidate, source: ResolveSource, reference: string, checked: ReadonlyMap<string, string>, knownManifest?: ManifestLike, knownConfig?: KnownConfig): Promise<LockedImage> {
   const fetched = knownManifest ?? (await source.fetchManifest(candidate.manifest));
   if (kindOf(fetched) !== 'manifest') {
     throw new EnvlockError('MANIFEST_UNSUPPORTED', `The index of ${reference} points at a nested index for ${platformString(candidate.platform)}.`, { hint: 'Point the declaration at the inner index or a single manifest.' });
@@ -65,10 +65,15 @@ async function lockImage(candidate: LockCandidate, source: ResolveSource, refere
       throw new EnvlockError('LAYER_MEDIA_TYPE', `A layer of ${reference} has media type ${layer.mediaType}, which envlock cannot unpack.`, { hint: 'Use an image whose layers are tar, tar+gzip or tar+zstd.' });
     }
   }
-  const configJson = knownConfig?.digest === config.digest ? knownConfig.json : ((await source.fetchJsonBlob(config)) as ConfigJson);
-  const diffIds = configJson.rootfs?.diff_ids ?? [];
-  if (diffIds.length !== layers.length) {
-    throw new EnvlockError('REGISTRY_PROTOCOL', `The config of ${reference} lists ${diffIds.length} diff_ids for ${layers.length} layers.`, { hint: 'The image is malformed; rebuild or re-push it.' });
+  // The config is fetched only to check it against the manifest; a pair an earlier lock of this
+  // envlock version already checked is the same bytes (both named by digest), so it is not
+  // fetched again. Pull checks every config and layer against the manifest in any case.
+  if (checked.get(candidate.manifest.digest) !== config.digest) {
+    const configJson = knownConfig?.digest === config.digest ? knownConfig.json : ((await source.fetchJsonBlob(config)) as ConfigJson);
+    const diffIds = configJson.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== layers.length) {
+      throw new EnvlockError('REGISTRY_PROTOCOL', `The config of ${reference} lists ${diffIds.length} diff_ids for ${layers.length} layers.`, { hint: 'The image is malformed; rebuild or re-push it.' });
+    }
   }
   return { platform: candidate.platform, manifest: { ...candidate.manifest, mediaType: fetched.descriptor.mediaType || candidate.manifest.mediaType }, config, layers, arch: candidate.arch };
 }
@@ -78,6 +83,11 @@ export interface ResolveOptions {
   extraPlatforms: string[];
   /** The fully qualified form of the reference, recorded as `resolved`. */
   resolvedName: string;
+  /**
+   * Manifest digest to config digest, for the pairs a lock written by this version of envlock
+   * already checked (its images): their configs need not be fetched again.
+   */
+  checkedConfigs?: ReadonlyMap<string, string>;
 }
 
 export async function resolveEnvironment(env: EnvironmentDecl, source: ResolveSource, options: ResolveOptions): Promise<LockedEnvironment> {
@@ -104,7 +114,8 @@ export async function resolveEnvironment(env: EnvironmentDecl, source: ResolveSo
   }
   const unique = new Map<string, LockCandidate>();
   for (const choice of choices) for (const candidate of choice.candidates) if (!unique.has(candidate.manifest.digest)) unique.set(candidate.manifest.digest, candidate);
-  const images = await Promise.all([...unique.values()].map((c) => lockImage(c, source, env.image, single, singleConfig)));
+  const checked = options.checkedConfigs ?? new Map<string, string>();
+  const images = await Promise.all([...unique.values()].map((c) => lockImage(c, source, env.image, checked, single, singleConfig)));
   images.sort((a, b) => compareCodePoints(platformString(a.platform), platformString(b.platform)) || compareCodePoints(a.manifest.digest, b.manifest.digest));
   const locked: LockedEnvironment = {
     name: env.name,

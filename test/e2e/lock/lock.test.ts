@@ -106,6 +106,33 @@ describe('envlock lock', () => {
     }
   });
 
+  it('re-locking fetches the index and manifests again but not a config this version already checked', async () => {
+    const proxy = await startFaultProxy(registry);
+    try {
+      const dir = project(`version: 1\nenvironments:\n  bb:\n    image: ${proxy.host}/busybox:latest\n    platforms: [linux/amd64]\n`);
+      expect((await runCli(['lock'], { cwd: dir })).code).toBe(0);
+      const lockFile = join(dir, 'envlock.lock');
+      const first = readFileSync(lockFile, 'utf8');
+      const blobs = () => proxy.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/')).map((r) => r.path);
+      const manifests = () => proxy.requests.filter((r) => r.method === 'GET' && r.path.includes('/manifests/')).length;
+      expect(blobs()).toHaveLength(1);
+      proxy.requests.length = 0;
+      const again = await runCli(['lock'], { cwd: dir });
+      expect(again.code).toBe(0);
+      expect(manifests()).toBe(2);
+      expect(blobs()).toEqual([]);
+      expect(readFileSync(lockFile, 'utf8')).toBe(first);
+      // A lock another version wrote is checked again in full.
+      writeFileSync(lockFile, first.replace(/^envlock-version = ".*"$/m, 'envlock-version = "0.0.1-older"'));
+      proxy.requests.length = 0;
+      expect((await runCli(['lock'], { cwd: dir })).code).toBe(0);
+      expect(blobs()).toHaveLength(1);
+      expect(readFileSync(lockFile, 'utf8')).toBe(first);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('verifies an image given by digest once and then never asks the registry again', async () => {
     const proxy = await startFaultProxy(registry);
     try {
