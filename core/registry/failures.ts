@@ -61,6 +61,13 @@ export function transportFailure(error: unknown, subject: Subject, signal?: Abor
       cause: error,
     });
   }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    // Said apart from a slow answer: the cause is a host, port or firewall, not a busy registry.
+    return new EnvlockError('REGISTRY_TIMEOUT', `The connection to the registry ${subject.registry} timed out before it opened, fetching ${subject.what} of ${subject.reference} (${code}).`, {
+      hint: 'Check the host name, the port and any firewall, or configure a mirror in registries.conf; ENVLOCK_CONNECT_TIMEOUT sets how many seconds a connection may take to open.',
+      cause: error,
+    });
+  }
   if (isTimeout(code)) {
     return new EnvlockError('REGISTRY_TIMEOUT', `The registry ${subject.registry} did not answer in time for ${subject.what} of ${subject.reference} (${code}).`, {
       hint: 'Try again later, or configure a closer mirror in registries.conf.',
