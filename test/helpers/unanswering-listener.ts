@@ -17,7 +17,7 @@ export interface UnansweringListener {
 
 const LISTENER = `
 const server = require('node:net').createServer();
-server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+server.listen({ host: '127.0.0.1', port: Number(process.argv[1]), backlog: 1 }, () => {
   process.stdout.write(server.address().port + '\\n');
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 });`;
@@ -30,8 +30,9 @@ function connectOnce(port: number): Promise<net.Socket> {
   });
 }
 
-export async function startUnansweringListener(): Promise<UnansweringListener> {
-  const child: ChildProcess = spawn(process.execPath, ['-e', LISTENER], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** `port` 0 picks a free one; a given port lets a lock written against another server point here. */
+export async function startUnansweringListener(options: { port?: number } = {}): Promise<UnansweringListener> {
+  const child: ChildProcess = spawn(process.execPath, ['-e', LISTENER, String(options.port ?? 0)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`the listener exited (${code})`)));

@@ -1,6 +1,7 @@
 // ENVLOCK_CONNECT_TIMEOUT, seen by a user: `envlock lock` against a registry whose port takes the
 // SYN but never completes a connection stops after the configured seconds, not the default 15,
-// with REGISTRY_TIMEOUT, one sentence naming the registry, and nothing written. A value that is
+// with REGISTRY_TIMEOUT, one sentence naming the registry, and nothing written; so does `envlock
+// pull` of a lock whose registry went silent that way. A value that is
 // not a number of seconds is refused before any request.
 
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_TIMEOUTS } from '../../../core/registry/timeouts.js';
 import { makeTempDir, removeTempDirs, runCli } from '../../helpers/cli.js';
+import { startFaultProxy } from '../../helpers/fault-proxy.js';
 import { startUnansweringListener, type UnansweringListener } from '../../helpers/unanswering-listener.js';
 
 const registry = inject('registry');
@@ -84,5 +86,40 @@ describe.each<User>(['root', 'nobody'])('ENVLOCK_CONNECT_TIMEOUT as %s', (user) 
     expect(readFileSync(join(dir, 'envlock.lock')).equals(lock)).toBe(true);
     const json = await runCli(['lock', '--json'], { cwd: dir, env: { ...env, ENVLOCK_CONNECT_TIMEOUT: value }, ...asUser, timeoutMs: 60_000 });
     expect(json.json<{ error: { code: string } }>().error.code).toBe('CONFIG_INVALID');
+  }, 60_000);
+
+  it('pull from a registry that stopped completing connections: REGISTRY_TIMEOUT after 1 s, nothing stored', async () => {
+    // Locked through a proxy whose port then goes silent, so the lock names the silent host.
+    const proxy = await startFaultProxy(registry);
+    let stopped = false;
+    let gone: UnansweringListener | undefined;
+    try {
+      const forUser = user === 'nobody' ? { forUser: 'nobody' as const } : {};
+      const asUser = user === 'nobody' ? { asUser: 'nobody' as const } : {};
+      const dir = makeTempDir(`connect-timeout-pull-${user}`, forUser);
+      const env = { HOME: makeTempDir('home', forUser), ENVLOCK_STORE: join(makeTempDir('store', forUser), 'store') };
+      writeFileSync(join(dir, 'envlock.yaml'), `version: 1\nenvironments:\n  e:\n    image: ${proxy.host}/busybox:latest\n    platforms: [linux/amd64]\n`);
+      const locked = await runCli(['lock'], { cwd: dir, env, ...asUser });
+      expect(locked.code, locked.stderr).toBe(0);
+      const lock = readFileSync(join(dir, 'envlock.lock'));
+      const store = listing(env.ENVLOCK_STORE);
+      await proxy.stop();
+      stopped = true;
+      gone = await startUnansweringListener({ port: Number(proxy.host.split(':')[1]) });
+      const started = Date.now();
+      const result = await runCli(['pull'], { cwd: dir, env: { ...env, ENVLOCK_CONNECT_TIMEOUT: '1' }, ...asUser, timeoutMs: 60_000 });
+      expect(result.signal).toBeNull();
+      expect(Date.now() - started).toBeLessThan(BOUND_MS);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`The connection to the registry ${proxy.host} timed out before it opened`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(readFileSync(join(dir, 'envlock.lock')).equals(lock)).toBe(true);
+      // The pull lays out an empty store; no blob, image or partial download is in it.
+      expect(store).toEqual([]);
+      expect(listing(env.ENVLOCK_STORE).filter((path) => !/^[^/]+(\/sha256)?$/.test(path))).toEqual([]);
+    } finally {
+      if (!stopped) await proxy.stop();
+      await gone?.stop();
+    }
   }, 60_000);
 });
