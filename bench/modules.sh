@@ -23,8 +23,8 @@ trap '[ -n "${KEEP-}" ] || rm -rf "$work"' EXIT
 launcher=${ENVLOCK_LAUNCHER:-$repo/native/build/Release/envlock-launch}
 if [ ! -x "$launcher" ]; then
   launcher=$work/envlock-launch
-  gcc -std=gnu11 -O2 -o "$launcher" native/src/main.c native/src/spec.c native/src/mounts.c \
-    native/src/etc-files.c native/src/init.c native/src/util.c
+  mapfile -t sources < <(node scripts/launcher-sources.mjs)
+  gcc -std=gnu11 -O2 -o "$launcher" "${sources[@]}"
 fi
 export ENVLOCK_LAUNCHER=$launcher ENVLOCK_STORE=$work/store HOME=$work/home
 mkdir -p "$HOME"

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLERS, LAUNCHER, ROOT, ensureNativeBuild, launcherFeatures, makeRootfs, makeSquashfs, openFuseToUsers, processesWith, publicTempDir, removeTree, runWithSpecFd, waitUntil } from './fixture.js';
 import { skipWithout } from '../helpers/features.js';
+import { launcherSources } from '../../scripts/launcher-sources.mjs';
 
 const SQUASHFS = launcherFeatures().includes('squashfs');
 let rootfs: string;
@@ -105,9 +106,7 @@ describe('a launcher built without squashfs support', () => {
   it('enters trees, refuses squashfs images with exit 4, and does not list the feature', async () => {
     const dir = publicTempDir('envlock-nosqfs-');
     const launcher = path.join(dir, 'envlock-launch');
-    const src = path.join(ROOT, 'native', 'src');
-    const sources = execFileSync('sh', ['-c', `ls ${src}/*.c`], { encoding: 'utf8' }).trim().split('\n');
-    execFileSync('cc', ['-std=gnu11', '-O0', ...sources, '-o', launcher], { stdio: 'pipe' });
+    execFileSync('cc', ['-std=gnu11', '-O0', ...launcherSources(ROOT), '-o', launcher], { stdio: 'pipe' });
     expect(execFileSync(launcher, ['--features'], { encoding: 'utf8' })).not.toContain('squashfs');
     const tree = await runWithSpecFd(`envlock-launch-spec 1\nrootfs ${rootfs}\nenv PATH=/bin\ncwd /\nbind-cwd no\n`, ['cat', '/etc/os-release'], { launcher });
     expect(tree.stdout).toBe('NAME="envlock-test"\nID=envlocktest\n');

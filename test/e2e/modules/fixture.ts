@@ -11,6 +11,7 @@ import { declarationHash, serializeLockfile, type Lockfile } from '../../../lock
 import { rootfsPathIn } from '../../../core/store/layout.js';
 import { REPO_ROOT } from '../../helpers/cli.js';
 import { BUSYBOX_APPLETS } from '../../helpers/busybox-layer.js';
+import { launcherSources } from '../../../scripts/launcher-sources.mjs';
 
 export const BUILT_LAUNCHER = path.join(REPO_ROOT, 'native', 'build', 'Release', 'envlock-launch');
 
@@ -25,9 +26,7 @@ export function openTempDir(prefix: string): string {
 export function launcher(base: string): string {
   if (fs.existsSync(BUILT_LAUNCHER)) return BUILT_LAUNCHER;
   const out = path.join(base, 'envlock-launch');
-  const src = path.join(REPO_ROOT, 'native', 'src');
-  const sources = ['main.c', 'spec.c', 'mounts.c', 'etc-files.c', 'init.c', 'util.c'].map((f) => path.join(src, f));
-  execFileSync('gcc', ['-std=gnu11', '-O2', '-o', out, ...sources]);
+  execFileSync('gcc', ['-std=gnu11', '-O2', '-o', out, ...launcherSources(REPO_ROOT)]);
   return out;
 }
 
