@@ -5,7 +5,7 @@
 // or another Node, never reads bytecode made from other source (V8 itself checks only the
 // source's length). A missing, foreign, torn or rejected cache only costs the compile it saves.
 
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Script } from 'node:vm';
 import { buildId } from './build-id.js';
@@ -43,19 +43,32 @@ function readOwn(file: string): Buffer | undefined {
   }
 }
 
-/** Writes this build's cache and removes the ones earlier builds of `name` left (written once per build). */
+/** Builds whose caches are kept side by side (a site's envlock and a user's own, across upgrades). */
+const KEPT_BUILDS = 4;
+
+/**
+ * Writes this build's cache, then removes all but the newest few of `name`'s (one file per build
+ * would otherwise pile up across upgrades). Written under a name no other writer uses, even one
+ * on another host sharing this home, and renamed into place.
+ */
 function writeOwn(file: string, name: string, data: Buffer): void {
-  const temp = `${file}.${process.pid}.tmp`;
+  const dir = path.dirname(file);
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  let written = false;
   try {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(temp, data, { flag: 'wx', mode: 0o600 });
+    written = true;
     renameSync(temp, file);
-    for (const other of readdirSync(path.dirname(file))) {
-      if (other.startsWith(`${name}-`) && other.endsWith('.v8') && other !== path.basename(file)) unlinkSync(path.join(path.dirname(file), other));
-    }
+    written = false;
+    const caches = readdirSync(dir)
+      .filter((other) => other.startsWith(`${name}-`) && other.endsWith('.v8'))
+      .map((other) => ({ other, mtime: statSync(path.join(dir, other)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const { other } of caches.slice(KEPT_BUILDS)) unlinkSync(path.join(dir, other));
   } catch {
     try {
-      unlinkSync(temp);
+      if (written) unlinkSync(temp);
     } catch {
       // nothing was left behind
     }

@@ -6,7 +6,7 @@
 // package whose full CLI leaves a mark (marking-cli.ts).
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { NOBODY, REPO_ROOT, makeTempDir, removeTempDirs } from '../../helpers/cli.js';
@@ -290,13 +290,21 @@ describe.each(CALLERS)('the code cache of the run path as $name', (caller) => {
     expect(names).toHaveLength(1);
     expect(names[0]).toMatch(new RegExp(`^fast-run-[0-9a-f]{32}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.v8$`));
     const file = join(dir, names[0]!);
-    // One earlier build's cache is removed when this build writes its own.
-    const earlier = join(dir, names[0]!.replace(/^fast-run-[0-9a-f]{32}/, `fast-run-${'0'.repeat(32)}`));
-    writeFileSync(earlier, 'old');
-    if (caller.asUser) chownSync(earlier, NOBODY.uid, NOBODY.gid);
+    // Other builds' caches stay beside it (a site's envlock and a user's own), the newest four
+    // in all: writing this build's removes the oldest beyond that.
+    const other = (n: number, age: number): string => {
+      const path = join(dir, names[0]!.replace(/^fast-run-[0-9a-f]{32}/, `fast-run-${String(n).repeat(32)}`));
+      writeFileSync(path, 'old');
+      if (caller.asUser) chownSync(path, NOBODY.uid, NOBODY.gid);
+      const when = new Date(Date.now() - age * 60_000);
+      utimesSync(path, when, when);
+      return path.split('/').pop()!;
+    };
+    const others = [other(1, 1), other(2, 2), other(3, 3), other(4, 4)];
     rmSync(file);
     expect(await run(project, ['run', '--', 'true'])).toMatchObject({ full: false, code: 0 });
-    expect(readdirSync(dir).filter((name) => name.startsWith('fast-run-'))).toEqual(names);
+    expect(readdirSync(dir).filter((name) => name.startsWith('fast-run-')).sort()).toEqual([...others.slice(0, 3), names[0]!].sort());
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(file).uid).toBe(owner(caller).uid);
