@@ -19,7 +19,7 @@
   "targets": [
     {
       "target_name": "envlock_native",
-      "sources": ["src/addon.cc", "src/userns-probe.cc", "src/layer-decoder.cc"],
+      "sources": ["src/addon.cc", "src/errno-name.c", "src/userns-probe.cc", "src/layer-decoder.cc"],
       "libraries": ["-lzstd", "-lz"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
@@ -37,7 +37,7 @@
     },
     {
       "target_name": "envlock_exec",
-      "sources": ["src/exec-addon.c", "src/cpu-detect.c", "src/sha256.c"],
+      "sources": ["src/exec-addon.c", "src/errno-name.c", "src/cpu-detect.c", "src/sha256.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra"],
       "cflags!": ["-fno-exceptions"]
     },

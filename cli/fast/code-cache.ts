@@ -5,10 +5,12 @@
 // or another Node, never reads bytecode made from other source (V8 itself checks only the
 // source's length). A missing, foreign, torn or rejected cache only costs the compile it saves.
 
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Script } from 'node:vm';
+import { readOwnFile } from '../../core/fs/read-own.js';
 import { buildId } from './build-id.js';
+import { envlockCacheDir } from './cache-dir.js';
 import type { Env } from './types.js';
 
 /** Bytecode of a few dozen kilobytes of source stays far below this. */
@@ -17,31 +19,13 @@ const MAX_BYTES = 8 << 20;
 /** Where this build's cache for `name` lives, or undefined when there is no build id or cache directory. */
 function cacheFile(name: string, env: Env): string | undefined {
   const id = buildId();
-  const xdg = env.XDG_CACHE_HOME;
   const home = env.HOME;
-  const base = xdg !== undefined && path.isAbsolute(xdg) ? xdg : home !== undefined && path.isAbsolute(home) ? path.join(home, '.cache') : undefined;
-  if (id === undefined || base === undefined) return undefined;
-  return path.join(base, 'envlock', 'code', `${name}-${id.slice(0, 32)}-${process.version}-${process.arch}.v8`);
+  // Without an absolute HOME (and no XDG_CACHE_HOME) there is no cache, rather than one found
+  // relative to wherever the command runs.
+  if (id === undefined || ((home === undefined || !path.isAbsolute(home)) && !path.isAbsolute(env.XDG_CACHE_HOME ?? ''))) return undefined;
+  return path.join(envlockCacheDir(env, home ?? '/'), 'code', `${name}-${id.slice(0, 32)}-${process.version}-${process.arch}.v8`);
 }
 
-/** The file's bytes if it is a regular file of the caller's that nobody else can write. */
-function readOwn(file: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0 || st.size > MAX_BYTES) return undefined;
-    return readFileSync(fd);
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Builds whose caches are kept side by side (a site's envlock and a user's own, across upgrades). */
 const KEPT_BUILDS = 4;
@@ -90,7 +74,7 @@ export interface CachedModule<T> {
 export function requireWithCodeCache<T>(dir: string, name: string, env: Env, load: NodeJS.Require, dynamicImport?: (specifier: string) => Promise<unknown>): CachedModule<T> {
   const file = path.join(dir, `${name}.js`);
   const cache = cacheFile(name, env);
-  const cachedData = cache === undefined ? undefined : readOwn(cache);
+  const cachedData = cache === undefined ? undefined : readOwnFile(cache, { forbiddenMode: 0o022, maxBytes: MAX_BYTES });
   const source = readFileSync(file, 'utf8');
   const script = new Script(`(function (exports, require, module, __filename, __dirname, __envlockImport) {${source}\n})`, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
   const module = { exports: {} as T };

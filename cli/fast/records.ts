@@ -11,6 +11,8 @@ import { DECLARATION_FILES } from '../../core/declaration/model.js';
 import { DECLARATION_MAX_BYTES, LOCKFILE_MAX_BYTES } from '../../core/input-limits.js';
 import { discoverProjectDir } from '../../core/project-dir.js';
 import { LOCKFILE_NAME } from '../../lockfiles/model.js';
+import { readOwnFile } from '../../core/fs/read-own.js';
+import { envlockCacheDir } from './cache-dir.js';
 
 /** Bumped whenever the meaning of a record changes. */
 const FORMAT = 1;
@@ -79,10 +81,9 @@ export function findProjectDir(cwd: string, home: string): string {
   return discoverProjectDir(cwd, home) ?? cwd;
 }
 
-/** $XDG_CACHE_HOME/envlock/answers (a relative XDG_CACHE_HOME is invalid and ignored). */
+/** $XDG_CACHE_HOME/envlock/answers (cache-dir.ts). */
 export function answersDir(env: Env, home: string): string {
-  const xdg = env.XDG_CACHE_HOME;
-  return path.join(xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'envlock', 'answers');
+  return path.join(envlockCacheDir(env, home), 'answers');
 }
 
 /** A short, stable file name for a question (FNV-1a, twice); a collision only costs a miss. */
@@ -123,24 +124,15 @@ function sameFiles(a: FileTexts, b: FileTexts): boolean {
 /** The recorded answer to exactly this question, or undefined. */
 export function readAnswer(dir: string, question: Question): unknown {
   const inputs = JSON.stringify(question.inputs);
-  const file = path.join(dir, recordName(question.kind, inputs));
-  let fd: number;
+  // Only the caller's own record counts, and only one nobody else could have changed.
+  const bytes = readOwnFile(path.join(dir, recordName(question.kind, inputs)), { forbiddenMode: 0o022 });
+  if (bytes === undefined) return undefined;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    // Only the caller's own record counts, and only one nobody else could have changed.
-    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return undefined;
-    const record = JSON.parse(readFileSync(fd, 'utf8')) as Partial<RecordFile>;
+    const record = JSON.parse(bytes.toString('utf8')) as Partial<RecordFile>;
     if (record.format !== FORMAT || record.kind !== question.kind || record.inputs !== inputs) return undefined;
     return sameFiles(record as FileTexts, question.files) ? record.answer : undefined;
   } catch {
     return undefined;
-  } finally {
-    closeSync(fd);
   }
 }
 

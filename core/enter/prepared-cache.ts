@@ -6,11 +6,12 @@
 // that is torn, foreign, or names an image outside the stores is ignored (docs/security.md).
 
 import { createHash } from 'node:crypto';
-import { constants as FS, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Context, Env } from '../context.js';
 import { maskCpuFeatures } from '../arch/cpu-mask.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readOwnFile } from '../fs/read-own.js';
 import { projectDir } from '../project-dir.js';
 import { loadExecAddon, type ExecAddon } from '../runtime/native.js';
 import { rootfsPathIn, squashfsPathIn } from '../store/layout.js';
@@ -57,13 +58,15 @@ function read(file: string): Buffer | undefined {
  */
 function cpuFlags(ctx: Context, addon: ExecAddon | undefined): string | undefined {
   try {
-    if (addon === undefined) throw new Error('no exec addon');
-    const cpu = addon.cpuFeatures();
-    return `${cpu.architecture}:${maskCpuFeatures(cpu.architecture, cpu.features, ctx.env).sort().join(',')}`;
+    if (addon !== undefined) {
+      const cpu = addon.cpuFeatures();
+      return `${cpu.architecture}:${maskCpuFeatures(cpu.architecture, cpu.features, ctx.env).sort().join(',')}`;
+    }
   } catch {
-    const line = read('/proc/cpuinfo')?.toString('latin1').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
-    return line === undefined ? undefined : `${line}\0${ctx.env.ENVLOCK_CPU_MASK ?? ''}`;
+    // a mask that cannot be applied: keyed by the raw line and mask below, as without the addon
   }
+  const line = read('/proc/cpuinfo')?.toString('latin1').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
+  return line === undefined ? undefined : `${line}\0${ctx.env.ENVLOCK_CPU_MASK ?? ''}`;
 }
 
 /** The exec addon when it is built: CPU features and hashing without node:crypto. */
@@ -92,37 +95,13 @@ export function cacheSlot(ctx: Context): CacheSlot | undefined {
   return { file: path.join(roots.writable, 'prepared', `${key}.json`), declarationFile: path.join(dir, present[0]!.name), key, stores };
 }
 
-/** Reads an entry only if it is a regular file of the caller's, private, and of sane size. */
-function readOwn(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0 || st.size > MAX_BYTES) return undefined;
-    const buffer = Buffer.alloc(st.size);
-    let done = 0;
-    while (done < st.size) {
-      const n = readSync(fd, buffer, done, st.size - done, done);
-      if (n === 0) return undefined;
-      done += n;
-    }
-    return buffer.toString('utf8');
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export function readCache(slot: CacheSlot): CacheFile | undefined {
-  const text = readOwn(slot.file);
-  if (text === undefined) return undefined;
+  // Private: an entry names the caller's binds and variables.
+  const bytes = readOwnFile(slot.file, { forbiddenMode: 0o077, maxBytes: MAX_BYTES });
+  if (bytes === undefined) return undefined;
   try {
-    const data = JSON.parse(text) as CacheFile;
+    const data = JSON.parse(bytes.toString('utf8')) as CacheFile;
     return data.format === FORMAT && Array.isArray(data.environments) && typeof data.prepared === 'object' && data.prepared !== null ? data : undefined;
   } catch {
     return undefined;

@@ -20,9 +20,11 @@ export function packageRoot(from: string = import.meta.dirname): string {
   throw new EnvlockError('RUNTIME_UNAVAILABLE', `The native runtime sources (native/binding.gyp) were not found above ${from}.`, { hint: BUILD_HINT });
 }
 
-/** native/build/Release of the package. */
+let buildDir: string | undefined;
+
+/** native/build/Release of the package (searched for once: a repeated `run` asks twice). */
 export function nativeBuildDir(): string {
-  return path.join(packageRoot(), 'native', 'build', 'Release');
+  return (buildDir ??= path.join(packageRoot(), 'native', 'build', 'Release'));
 }
 
 /**

@@ -3,45 +3,17 @@
 // so a repeated `envlock run` need not load this one. It only converts arguments and makes
 // system calls; TypeScript owns defaults, validation and messages.
 #include "addon.h"
+#include "errno-name.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include <string>
-
-namespace {
-
-const char* ErrnoName(int err) {
-  switch (err) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case ENOEXEC: return "ENOEXEC";
-    case E2BIG: return "E2BIG";
-    case ENOMEM: return "ENOMEM";
-    case EINVAL: return "EINVAL";
-    case ENOSPC: return "ENOSPC";
-    case ENOTDIR: return "ENOTDIR";
-    case ELOOP: return "ELOOP";
-    case ETXTBSY: return "ETXTBSY";
-    case EUSERS: return "EUSERS";
-    case ENOSYS: return "ENOSYS";
-    case EIO: return "EIO";
-    case EDQUOT: return "EDQUOT";
-    case EFBIG: return "EFBIG";
-    case EROFS: return "EROFS";
-    case EBADF: return "EBADF";
-    default: return "EUNKNOWN";
-  }
-}
-
-}  // namespace
 
 Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const char* path) {
   std::string message = std::string(syscall) + (path ? std::string(" ") + path : "") + ": " + strerror(err);
   Napi::Error error = Napi::Error::New(env, message);
   error.Set("errno", Napi::Number::New(env, err));
-  error.Set("code", Napi::String::New(env, ErrnoName(err)));
+  error.Set("code", Napi::String::New(env, el_errno_name(err)));
   error.Set("syscall", Napi::String::New(env, syscall));
   if (path) error.Set("path", Napi::String::New(env, path));
   return error;

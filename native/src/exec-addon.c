@@ -18,27 +18,8 @@
 #include <node_api.h>
 
 #include "cpu-detect.h"
+#include "errno-name.h"
 #include "sha256.h"
-
-static const char *errno_name(int err) {
-  switch (err) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case ENOEXEC: return "ENOEXEC";
-    case E2BIG: return "E2BIG";
-    case ENOMEM: return "ENOMEM";
-    case EINVAL: return "EINVAL";
-    case ENOSPC: return "ENOSPC";
-    case ENOTDIR: return "ENOTDIR";
-    case ELOOP: return "ELOOP";
-    case ETXTBSY: return "ETXTBSY";
-    case ENOSYS: return "ENOSYS";
-    case EIO: return "EIO";
-    case EBADF: return "EBADF";
-    default: return "EUNKNOWN";
-  }
-}
 
 static void set_string(napi_env env, napi_value object, const char *key, const char *value) {
   napi_value v;
@@ -52,7 +33,7 @@ static void throw_errno(napi_env env, const char *syscall, int err, const char *
   napi_value text, error, number;
   if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text) != napi_ok || napi_create_error(env, NULL, text, &error) != napi_ok) return;
   if (napi_create_int32(env, err, &number) == napi_ok) napi_set_named_property(env, error, "errno", number);
-  set_string(env, error, "code", errno_name(err));
+  set_string(env, error, "code", el_errno_name(err));
   set_string(env, error, "syscall", syscall);
   if (path) set_string(env, error, "path", path);
   napi_throw(env, error);
