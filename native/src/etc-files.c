@@ -14,19 +14,11 @@
 
 /* Reads the image's file (resolved inside the image root) into a malloc'd buffer, or "". */
 static char *read_in_root(int rootfd, const char *rel) {
-  char *buf = malloc(MAX_ETC_BYTES + 2);
-  if (!buf) abort();
-  buf[0] = '\0';
   int fd = el_openat2_in_root(rootfd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-  if (fd < 0) return buf;
   size_t len = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + len, MAX_ETC_BYTES - len);
-    if (n <= 0) break;
-    len += (size_t)n;
-    if (len == MAX_ETC_BYTES) break;
-  }
-  close(fd);
+  char *buf = fd < 0 ? NULL : el_read_upto(fd, MAX_ETC_BYTES, &len);
+  if (fd >= 0) close(fd);
+  if (!buf) return el_strdup(""); /* unreadable: as if absent */
   if (len > 0 && buf[len - 1] != '\n') buf[len++] = '\n';
   buf[len] = '\0';
   return buf;

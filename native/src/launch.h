@@ -58,6 +58,7 @@ extern bool el_debug_on;
 void el_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void el_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *el_strdup(const char *s);
+char *el_read_upto(int fd, size_t max, size_t *len);
 char *el_join(const char *a, const char *b);
 int el_write_file(const char *path, const char *text);
 bool el_path_under(const char *path, const char *dir);

@@ -18,19 +18,11 @@
 
 /* Reads all of `fd` into a NUL-terminated buffer that stays alive (the spec points into it). */
 static int read_all(int fd, const char *what, char **out) {
-  char *buf = malloc(MAX_SPEC_BYTES + 1);
-  if (!buf) return el_fail(EL_EXIT_LAUNCH_FAILED, "out of memory reading spec %s", what);
-  size_t len = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + len, MAX_SPEC_BYTES - len);
-    if (n < 0 && errno == EINTR) continue;
-    FAILED_IF(n < 0, "read", "read spec", what);
-    if (n == 0) break;
-    len += (size_t)n;
-    if (len == MAX_SPEC_BYTES)
-      return el_fail(EL_EXIT_LAUNCH_FAILED, "spec %s is larger than %d bytes", what, MAX_SPEC_BYTES);
-  }
-  buf[len] = '\0';
+  size_t len;
+  char *buf = el_read_upto(fd, MAX_SPEC_BYTES, &len);
+  FAILED_IF(!buf, "read", "read spec", what);
+  if (len == MAX_SPEC_BYTES)
+    return el_fail(EL_EXIT_LAUNCH_FAILED, "spec %s is larger than %d bytes", what, MAX_SPEC_BYTES);
   if (strlen(buf) != len) return el_fail(EL_EXIT_LAUNCH_FAILED, "spec %s contains a NUL byte", what);
   *out = buf;
   return 0;

@@ -54,6 +54,38 @@ char *el_strdup(const char *s) {
 }
 
 /* a + "/" + b without doubled slashes; b may be absolute (it is taken as relative to a). */
+/* Reads `fd` to its end, or to `max` bytes, into a NUL-terminated malloc'd buffer with room for
+ * one more byte, grown as needed: a buffer of the cap itself would cost a mapping and its
+ * removal at every start, for files that are nearly always a few hundred bytes. NULL with
+ * errno set when a read fails. */
+char *el_read_upto(int fd, size_t max, size_t *len) {
+  size_t size = max < 16384 ? max : 16384, used = 0;
+  char *buf = malloc(size + 2);
+  if (!buf) abort();
+  for (;;) {
+    if (used == size) {
+      if (size == max) break;
+      size = size > max / 2 ? max : size * 2;
+      char *bigger = realloc(buf, size + 2);
+      if (!bigger) abort();
+      buf = bigger;
+    }
+    ssize_t n = read(fd, buf + used, size - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      free(buf);
+      errno = err;
+      return NULL;
+    }
+    if (n == 0) break;
+    used += (size_t)n;
+  }
+  buf[used] = '\0';
+  *len = used;
+  return buf;
+}
+
 char *el_join(const char *a, const char *b) {
   while (*b == '/') b++;
   size_t la = strlen(a);
