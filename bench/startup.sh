@@ -9,9 +9,10 @@
 #   ch-run ROOTFS -- /bin/true              (Charliecloud)
 #   unshare -r -m chroot ROOTFS /bin/true   (the bare kernel work)
 #   node -e 0                               (Node's own start-up)
-# Medians of RUNS (default 40) runs. Targets (issue 14): run <= node + 10 ms; warm pull and
-# lock --check <= 1.5x node; launcher <= 1.1x ch-run (issue 5). Prints the load average seen,
-# since on a shared machine only figures from one run compare.
+# Medians of RUNS (default 40) runs, taken in ROUNDS (default 4) rounds of every command in
+# turn. Targets (issue 14): run <= node + 10 ms; warm pull and lock --check <= 1.5x node;
+# launcher <= 1.1x ch-run (issue 5). Prints the load average seen, since on a shared machine
+# only figures from one run compare.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -50,25 +51,41 @@ prefix=""
 [ "$(id -u)" = 0 ] && prefix="setpriv --reuid=$(id -u "$user") --regid=$(id -g "$user") --clear-groups -- "
 cd "$project"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-hyperfine -N --warmup 5 --runs "$runs" --export-json "$bench_tmp/startup.json" \
-  "${prefix}$with_env $envlock run bb -- /bin/true" \
-  "${prefix}$with_env $envlock pull" \
-  "${prefix}$with_env $envlock --offline lock --check" \
-  "${prefix}$with_env $envlock --version" \
-  "${prefix}$bench_repo/native/build/Release/envlock-launch --spec $spec -- /bin/true" \
-  "${prefix}env USER=$user ch-run $rootfs -- /bin/true" \
-  "${prefix}unshare -r -m chroot $rootfs /bin/true" \
-  "${prefix}$with_env node -e 0" >&2
+# ROUNDS hyperfine runs of every command in turn, RUNS/ROUNDS timings each, pooled: the host's
+# speed drifts over minutes, and a command timed only before the drift would be compared with
+# one timed only after it.
+rounds=${ROUNDS:-4}
+per_round=$(( (runs + rounds - 1) / rounds ))
+for round in $(seq "$rounds"); do
+  hyperfine -N --warmup 3 --runs "$per_round" --export-json "$bench_tmp/startup-$round.json" \
+    "${prefix}$with_env $envlock run bb -- /bin/true" \
+    "${prefix}$with_env $envlock pull" \
+    "${prefix}$with_env $envlock --offline lock --check" \
+    "${prefix}$with_env $envlock --version" \
+    "${prefix}$bench_repo/native/build/Release/envlock-launch --spec $spec -- /bin/true" \
+    "${prefix}env USER=$user ch-run $rootfs -- /bin/true" \
+    "${prefix}unshare -r -m chroot $rootfs /bin/true" \
+    "${prefix}$with_env node -e 0" >&2
+done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-node - "$bench_tmp/startup.json" "$runs" "$user" "$load_before" "$load_after" <<'JS'
-const [file, runs, user, before, after] = process.argv.slice(2);
-const results = require(file).results;
+node - "$bench_tmp" "$rounds" "$user" "$load_before" "$load_after" <<'JS'
+const [dir, rounds, user, before, after] = process.argv.slice(2);
+// Every round's timings of a command pooled; the median and mean CPU over all of them.
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const perRound = Array.from({ length: +rounds }, (_, i) => require(`${dir}/startup-${i + 1}.json`).results);
+const results = perRound[0].map((_, c) => {
+  const all = perRound.map((round) => round[c]);
+  const times = all.flatMap((r) => r.times);
+  const mean = (key) => all.reduce((sum, r) => sum + r[key] * r.times.length, 0) / times.length;
+  return { median: median(times), user: mean('user'), system: mean('system') };
+});
+const runs = results.length && perRound.reduce((n, round) => n + round[0].times.length, 0);
 const labels = ['envlock run bb -- /bin/true', 'envlock pull (warm)', 'envlock --offline lock --check', 'envlock --version',
   'envlock-launch --spec (wrapper path)', 'ch-run', 'unshare -r -m chroot', 'node -e 0'];
 const ms = (r) => r.median * 1000;
 const cpu = (r) => (r.user + r.system) * 1000;
-console.log(`\nmedian of ${runs} runs, as ${user}; load average ${before} before, ${after} after`);
+console.log(`\nmedian of ${runs} runs (${rounds} rounds), as ${user}; load average ${before} before, ${after} after`);
 console.log(`${'command'.padEnd(40)} ${'median ms'.padStart(10)} ${'CPU ms (mean)'.padStart(14)}`);
 results.forEach((r, i) => console.log(`${labels[i].padEnd(40)} ${ms(r).toFixed(1).padStart(10)} ${cpu(r).toFixed(1).padStart(14)}`));
 const [run, pull, check, version, launch, chrun, , node0] = results;
