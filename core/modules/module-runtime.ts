@@ -14,6 +14,7 @@ import { prepareEnvironment, type EnvironmentSource, type PrepareOptions } from 
 import type { PreparedEnvironment } from '../enter/prepared.js';
 import { better } from '../arch/choose.js';
 import type { LaunchSpec } from '../runtime/spec.js';
+import { launcherFeatures } from '../runtime/launcher-features.js';
 import { platformString, type LockedImage } from '../../lockfiles/model.js';
 import { wrapperSpecFor } from '../enter/wrapper-spec.js';
 import type { Store } from '../store/store.js';
@@ -104,6 +105,21 @@ async function variantsInStores(
   return found;
 }
 
+/**
+ * A wrapper's interpreter line is `LAUNCHER --wrapper`: a launcher older than that option (a
+ * site's ENVLOCK_LAUNCHER left at an older build) would fail every wrapper at job time, so the
+ * wrappers are not written for it.
+ */
+export function assertRunsWrappers(launcher: string, label: string): void {
+  const features = launcherFeatures(launcher);
+  if (features.ran && features.words.includes('wrapper')) return;
+  const why = features.ran ? 'it predates module wrappers (its --features does not list `wrapper`)' : features.why === undefined ? 'it predates module wrappers (it has no --features)' : `it could not be run (${features.why})`;
+  throw new EnvlockError('RUNTIME_UNAVAILABLE', `The wrappers of module ${label} cannot use the launcher ${launcher}: ${why}.`, {
+    hint: 'Unset ENVLOCK_LAUNCHER to use the launcher built with this envlock, or install this version\'s launcher in its place.',
+    details: { launcher },
+  });
+}
+
 /** Prepares (or re-prepares) a module's wrappers; LOCK_STALE / IMAGE_NOT_PULLED when it cannot run. */
 export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOptions): Promise<PreparedModule> {
   assertModuleFresh(info);
@@ -151,6 +167,7 @@ export async function prepareModule(info: ModuleInfo, options: ModuleRuntimeOpti
     prepDir = outDir;
     await fs.mkdir(options.cacheDir, { recursive: true });
   }
+  assertRunsWrappers(launcherPath, label);
   const primary = wrapperSpec(prepared, options.store.root);
   const runtime = await prepareModuleRuntime({
     outDir,

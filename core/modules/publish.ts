@@ -12,7 +12,7 @@ import { hostCpu } from '../project.js';
 import { commandsMissing, missingCommands } from './command-check.js';
 import { reindexTree } from './catalog.js';
 import { readModule } from './module-info.js';
-import { prepareModule, type ModuleRuntimeOptions, type PreparedModule } from './module-runtime.js';
+import { assertRunsWrappers, prepareModule, type ModuleRuntimeOptions, type PreparedModule } from './module-runtime.js';
 import { isModulePart } from './names.js';
 import { isVersionOf } from './prepare.js';
 import { ensureTrustedDir } from './trusted-dir.js';
@@ -90,6 +90,8 @@ export async function publishModule(input: PublishInput): Promise<PublishResult>
     throw new EnvlockError('MODULE_TREE_INVALID', `Module tree ${root} holds a \`:\`, which ENVLOCK_MODULEPATH cannot hold.`, { hint: 'Publish into a directory whose path has no colon.' });
   }
   const dir = path.join(root, name, input.version);
+  // Before anything is written: a module published for a launcher its wrappers cannot use would be broken.
+  assertRunsWrappers(input.launcherPath, `${name}/${input.version}`);
   try {
     await fs.mkdir(root, { recursive: true, mode: 0o755 });
     // Below the tree's root, nothing planted by someone else is written through (issue 12.6).

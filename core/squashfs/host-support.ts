@@ -2,11 +2,11 @@
 // writer (libsquashfs), the launcher can mount (built with squashfuse and fuse3), /dev/fuse
 // opens for this user, and user namespaces work. Each failing part names its fix.
 
-import { spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import type { Env } from '../context.js';
 import { errnoCode, isEnvlockError } from '../errors.js';
 import { BUILD_HINT, launcherPath } from '../runtime/launcher-path.js';
+import { launcherFeatures } from '../runtime/launcher-features.js';
 import { sqfsWriterClass } from './native-writer.js';
 
 export interface SupportPart {
@@ -47,10 +47,10 @@ export function writerPart(): SupportPart {
 
 /** Asks the launcher what it was built with (`envlock-launch --features`, one word a line). */
 export function launcherPart(launcher: string): SupportPart {
-  const run = spawnSync(launcher, ['--features'], { encoding: 'utf8', timeout: 10_000 });
-  if (run.error !== undefined) return { ok: false, reason: `the launcher ${launcher} could not be run (${errnoCode(run.error) ?? run.error.message})`, fix: BUILD_HINT };
-  if (run.status === 0 && run.stdout.split('\n').includes('squashfs')) return { ok: true };
-  if (run.status !== 0) return { ok: false, reason: `the launcher ${launcher} does not say what it supports (it predates squashfs support)`, fix: BUILD_HINT };
+  const features = launcherFeatures(launcher);
+  if (!features.ran && features.why !== undefined) return { ok: false, reason: `the launcher ${launcher} could not be run (${features.why})`, fix: BUILD_HINT };
+  if (!features.ran) return { ok: false, reason: `the launcher ${launcher} does not say what it supports (it predates squashfs support)`, fix: BUILD_HINT };
+  if (features.words.includes('squashfs')) return { ok: true };
   return { ok: false, reason: 'the launcher was built without squashfs support (squashfuse is missing: libsquashfuse-dev and libfuse3-dev were not installed)', fix: 'Install libsquashfuse-dev and libfuse3-dev (apt-get install libsquashfuse-dev libfuse3-dev) and run `npm rebuild envlock`.' };
 }
 

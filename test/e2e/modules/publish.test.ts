@@ -64,6 +64,19 @@ describe('envlock module publish', () => {
     await expect(runModule(p.dir, ['publish', '1'])).rejects.toMatchObject({ code: 'LOCK_STALE', exitCode: 3, message: expect.stringContaining('envlock.lock is out of date with envlock.yaml') });
   });
 
+  it('refuses, before writing anything, a launcher older than module wrappers, naming it (RUNTIME_UNAVAILABLE)', async () => {
+    const p = makeProject(base, env.ENVLOCK_STORE!, { env: 'oldlauncher', version: '1', commands: ['t'] });
+    // A site's launcher from before `--wrapper`: it lists its features, without `wrapper`.
+    const old = path.join(base, 'old-envlock-launch');
+    fs.writeFileSync(old, '#!/bin/sh\n[ "$1" = --features ] && printf "spec-fd\\ncandidate\\ncpu-needs\\nlease\\n" && exit 0\nexit 125\n', { mode: 0o755 });
+    await expect(runModule(p.dir, ['publish', '1'], { ENVLOCK_LAUNCHER: old })).rejects.toMatchObject({
+      code: 'RUNTIME_UNAVAILABLE', exitCode: 4,
+      message: `The wrappers of module oldlauncher/1 cannot use the launcher ${old}: it predates module wrappers (its --features does not list \`wrapper\`).`,
+    });
+    expect(fs.existsSync(path.join(base, 'tree', 'oldlauncher'))).toBe(false);
+    await expect(runModule(p.dir, ['publish', '1'])).resolves.toMatchObject({ text: expect.stringContaining('Published oldlauncher/1') });
+  });
+
   it('refuses a version that is not a module-name part (FLAG_VALUE, exit 2)', async () => {
     const p = makeProject(base, env.ENVLOCK_STORE!, { env: 'badver', version: '1', commands: ['t'] });
     await expect(runModule(p.dir, ['publish', '1;rm'])).rejects.toMatchObject({
