@@ -28,11 +28,15 @@ function inside(dir: string, home: string): boolean {
 /** The directories searched from `start`, nearest first: up to $HOME when inside it, else to /. */
 export function searchedDirectories(start: string, home: string | undefined): string[] {
   const from = path.resolve(start);
-  const boundary = home !== undefined && home !== '' && path.resolve(home) !== path.parse(from).root && inside(from, path.resolve(home)) ? path.resolve(home) : undefined;
+  const resolvedHome = home === undefined || home === '' ? undefined : path.resolve(home);
+  // `from` is resolved, so absolute: its root is '/'.
+  const boundary = resolvedHome !== undefined && resolvedHome !== '/' && inside(from, resolvedHome) ? resolvedHome : undefined;
   const dirs: string[] = [];
-  for (let dir = from; ; dir = path.dirname(dir)) {
+  for (let dir = from; ; ) {
     dirs.push(dir);
-    if (dir === boundary || path.dirname(dir) === dir) return dirs;
+    const parent = path.dirname(dir);
+    if (dir === boundary || parent === dir) return dirs;
+    dir = parent;
   }
 }
 

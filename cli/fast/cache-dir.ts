@@ -7,5 +7,5 @@ import type { Env } from './types.js';
 
 export function envlockCacheDir(env: Env, home: string): string {
   const xdg = env.XDG_CACHE_HOME;
-  return path.join(xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'envlock');
+  return xdg !== undefined && path.isAbsolute(xdg) ? path.join(xdg, 'envlock') : path.join(home, '.cache', 'envlock');
 }

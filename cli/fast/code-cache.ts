@@ -72,7 +72,8 @@ export interface CachedModule<T> {
  * `__envlockImport` instead, which is `dynamicImport` (made by the caller, a real module).
  */
 export function requireWithCodeCache<T>(dir: string, name: string, env: Env, load: NodeJS.Require, dynamicImport?: (specifier: string) => Promise<unknown>): CachedModule<T> {
-  const file = path.join(dir, `${name}.js`);
+  // `dir` is the entry's __dirname, absolute and normalised already.
+  const file = `${dir}/${name}.js`;
   const cache = cacheFile(name, env);
   const cachedData = cache === undefined ? undefined : readOwnFile(cache, { forbiddenMode: 0o022, maxBytes: MAX_BYTES });
   const source = readFileSync(file, 'utf8');

@@ -74,17 +74,20 @@ const plainInvocation = (command: string[]): Invocation => ({ command, binds: []
 /**
  * Replaces this process with the launcher when the cache answers this run; returns (having
  * changed nothing) when it does not, or when the launcher could not be executed, so the full
- * CLI then runs and explains. `beforeExec` runs once the hit is certain (the entry records its
- * code cache there: what a hit compiles is known only then).
+ * CLI then runs and explains. `beforeExec` runs just before the execve, once the spec is rendered
+ * (the entry records its code cache there: what a hit compiles is known only then).
  */
 export function enterPrepared(argv: readonly string[], env: Env, beforeExec: () => void = () => undefined): void {
   const line = scanRunLine(argv);
   if (line === undefined) return;
+  // process.cwd() is a directory (it throws when that is gone); only -C needs a look.
   const cwd = line.directory === undefined ? process.cwd() : path.resolve(line.directory);
-  if (!isDirectory(cwd)) return;
+  if (line.directory !== undefined && !isDirectory(cwd)) return;
   const ctx = makeContext({
     cwd,
-    env,
+    // One copy of process.env, whose every read goes through the C++ environment: the spec's
+    // environment and the launcher's are both made from it.
+    env: { ...env },
     offline: line.offline,
     quiet: line.quiet,
     json: line.json,
@@ -99,8 +102,7 @@ export function enterPrepared(argv: readonly string[], env: Env, beforeExec: () 
   if (hit === undefined) return;
   const started = process.cwd();
   try {
-    beforeExec();
-    launch(hit.spec, hit.argv, ctx);
+    launch(hit.spec, hit.argv, ctx, { beforeExec });
   } catch {
     // launch changes into the run's directory before the execve; the full CLI starts where we did.
     try {

@@ -9,6 +9,8 @@ import { shown } from '../shown.js';
 /** Throws LAUNCH_FAILED naming the first variable or argument the kernel would refuse. */
 export function assertEnvironmentFits(envName: string, env: ReadonlyMap<string, string>, argv: readonly string[]): void {
   for (const [name, value] of env) {
+    // A UTF-16 unit is at most 3 bytes in UTF-8: most variables are far below the limit by length alone.
+    if ((name.length + value.length + 1) * 3 <= VARIABLE_MAX_BYTES) continue;
     const bytes = Buffer.byteLength(name) + 1 + Buffer.byteLength(value);
     if (bytes > VARIABLE_MAX_BYTES) {
       throw new EnvlockError('LAUNCH_FAILED', `The variable ${shown(name)} would be ${bytes.toLocaleString('en-US')} bytes inside ${envName}, more than the ${describeLimit(VARIABLE_MAX_BYTES)} Linux allows one variable, so no command could start.`, {
@@ -18,6 +20,7 @@ export function assertEnvironmentFits(envName: string, env: ReadonlyMap<string, 
     }
   }
   for (const [index, arg] of argv.entries()) {
+    if ((arg.length + 1) * 3 <= VARIABLE_MAX_BYTES) continue;
     const bytes = Buffer.byteLength(arg) + 1;
     if (bytes > VARIABLE_MAX_BYTES) {
       throw new EnvlockError('LAUNCH_FAILED', `Argument ${index + 1} of the command is ${bytes.toLocaleString('en-US')} bytes, more than the ${describeLimit(VARIABLE_MAX_BYTES)} Linux allows one argument, so the command could not start.`, {

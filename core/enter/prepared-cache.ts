@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { Context, Env } from '../context.js';
 import { maskCpuFeatures } from '../arch/cpu-mask.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { readOwnFile } from '../fs/read-own.js';
+import { readOwnFile, readRegularFile } from '../fs/read-own.js';
+import { DECLARATION_MAX_BYTES, LOCKFILE_MAX_BYTES } from '../input-limits.js';
 import { projectDir } from '../project-dir.js';
 import { loadExecAddon, type ExecAddon } from '../runtime/native.js';
 import { rootfsPathIn, squashfsPathIn } from '../store/layout.js';
@@ -42,10 +43,20 @@ export interface CacheSlot {
   stores: string[];
 }
 
-function read(file: string): Buffer | undefined {
+function read(file: string, maxBytes: number): Buffer | undefined {
   try {
     // A project has one of the two declaration names: the other is asked for without an exception.
-    return statSync(file, { throwIfNoEntry: false }) === undefined ? undefined : readFileSync(file);
+    // A file over the limit is the full CLI's to refuse (input-limits.ts).
+    return statSync(file, { throwIfNoEntry: false }) === undefined ? undefined : readRegularFile(file, maxBytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A /proc file (its size reads as 0, so only a read to the end finds its length). */
+function readProcFile(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
   } catch {
     return undefined;
   }
@@ -65,7 +76,7 @@ function cpuFlags(ctx: Context, addon: ExecAddon | undefined): string | undefine
   } catch {
     // a mask that cannot be applied: keyed by the raw line and mask below, as without the addon
   }
-  const line = read('/proc/cpuinfo')?.toString('latin1').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
+  const line = readProcFile('/proc/cpuinfo')?.toString('latin1').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
   return line === undefined ? undefined : `${line}\0${ctx.env.ENVLOCK_CPU_MASK ?? ''}`;
 }
 
@@ -81,8 +92,9 @@ function execAddon(): ExecAddon | undefined {
 /** Where this invocation's entry lives; undefined when the project is not in plain shape. */
 export function cacheSlot(ctx: Context): CacheSlot | undefined {
   const dir = projectDir(ctx);
-  const present = DECLARATIONS.map((name) => ({ name, bytes: read(path.join(dir, name)) })).filter((d) => d.bytes !== undefined);
-  const lock = read(path.join(dir, 'envlock.lock'));
+  const present = DECLARATIONS.map((name) => ({ name, bytes: read(path.join(dir, name), DECLARATION_MAX_BYTES) })).filter((d) => d.bytes !== undefined);
+  // Without a lock there is nothing to answer: its absence may cost an exception.
+  const lock = readRegularFile(path.join(dir, 'envlock.lock'), LOCKFILE_MAX_BYTES);
   const addon = execAddon();
   const flags = cpuFlags(ctx, addon);
   if (present.length !== 1 || lock === undefined || flags === undefined || typeof process.getuid !== 'function') return undefined;

@@ -15,6 +15,11 @@ export interface LaunchOptions {
   /** Ask the launcher to describe each mount on stderr. */
   debug?: boolean;
   native?: ExecAddon;
+  /**
+   * Runs once the spec is rendered and the launcher found, just before the execve: the fast run
+   * records its code cache there, so the cache holds the launch's code too.
+   */
+  beforeExec?: () => void;
 }
 
 /** The descriptor launchChild hands the spec on (stdio index 3). */
@@ -59,9 +64,11 @@ export function launch(spec: LaunchSpec, argv: readonly string[], ctx: Context, 
   const text = renderSpec(spec);
   const args = launcherArguments(launcher, argv, { debug: options.debug ?? false });
   const native = options.native ?? loadExecAddon();
+  const env = envArray(ctx.env);
   if (spec.bindCwd !== false && spec.cwd !== undefined) enterDirectory(spec.cwd);
+  options.beforeExec?.();
   try {
-    return native.execLauncher(launcher, args, envArray(ctx.env), text);
+    return native.execLauncher(launcher, args, env, text);
   } catch (error) {
     throw new EnvlockError('LAUNCH_FAILED', `The launcher ${launcher} could not be executed: ${(error as Error).message}.`, {
       hint: 'Check that the launcher exists and is executable, or rebuild it with `npm rebuild envlock`.',

@@ -10,12 +10,13 @@ const BUILD_HINT = 'Rebuild the native runtime with `npm rebuild envlock` (it ne
 
 /** The package root: the nearest directory above this module that holds native/binding.gyp. */
 export function packageRoot(from: string = import.meta.dirname): string {
-  let dir = from;
+  // Resolved once, then walked up with string operations (path.join and path.dirname scan each
+  // path character by character, and a repeated `run` walks this on every start).
+  let dir = path.resolve(from);
   for (let i = 0; i < 8; i++) {
-    if (existsSync(path.join(dir, 'native', 'binding.gyp'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
+    if (existsSync(`${dir === '/' ? '' : dir}/native/binding.gyp`)) return dir;
+    if (dir === '/') break;
+    dir = dir.slice(0, dir.lastIndexOf('/')) || '/';
   }
   throw new EnvlockError('RUNTIME_UNAVAILABLE', `The native runtime sources (native/binding.gyp) were not found above ${from}.`, { hint: BUILD_HINT });
 }

@@ -62,9 +62,12 @@ export function loadNative(file?: string): NativeAddon {
   return load<NativeAddon>(file ?? path.join(nativeBuildDir(), 'envlock_native.node'));
 }
 
+let execAddonFile: string | undefined;
+
 /** The exec addon, loaded from native/build/Release (or `file` in tests). */
 export function loadExecAddon(file?: string): ExecAddon {
-  return load<ExecAddon>(file ?? path.join(nativeBuildDir(), 'envlock_exec.node'));
+  // A repeated run asks twice (its cache key, then the exec): the path is joined once.
+  return load<ExecAddon>(file ?? (execAddonFile ??= path.join(nativeBuildDir(), 'envlock_exec.node')));
 }
 
 function load<T>(target: string): T {

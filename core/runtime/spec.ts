@@ -79,6 +79,8 @@ export interface LaunchSpec {
 
 export const SPEC_VERSION = 1;
 
+const ESCAPES: Record<string, string> = { '\\': '\\\\', ' ': '\\s', '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+
 /**
  * The one escape rule of the spec format: backslash, space and line breaks become escapes. A
  * NUL byte cannot travel (no path, argument or variable can hold one): the one error for bad
@@ -92,23 +94,26 @@ export function escapeField(value: string, keyword = 'launch'): string {
       details: { keyword },
     });
   }
-  return value.replace(/[\\ \n\t\r]/g, (c) => ({ '\\': '\\\\', ' ': '\\s', '\n': '\\n', '\t': '\\t', '\r': '\\r' })[c] ?? c);
+  return value.replace(/[\\ \n\t\r]/g, (c) => ESCAPES[c] ?? c);
 }
 
 /** Throws BIND_INVALID unless `p` is absolute and has no "." or ".." component. */
 function checkPath(p: string, what: string): string {
-  const parts = p.split('/');
-  if (!p.startsWith('/') || parts.includes('..') || parts.includes('.')) {
+  // In an absolute path such a component follows a "/": most paths have no "/." at all.
+  const dotted = p.includes('/.') && p.split('/').some((part) => part === '.' || part === '..');
+  if (!p.startsWith('/') || dotted) {
     throw new EnvlockError('BIND_INVALID', `The ${what} path ${JSON.stringify(p)} is not a normalised absolute path.`, {
       hint: 'Write it as an absolute path without "." or ".." components.',
       details: { path: p },
     });
   }
-  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+  return p.length > 1 && p.endsWith('/') ? p.replace(/\/+$/, '') : p;
 }
 
 function line(keyword: string, ...fields: string[]): string {
-  return [keyword, ...fields.map((f) => escapeField(f, keyword))].join(' ');
+  let text = keyword;
+  for (const field of fields) text += ` ${escapeField(field, keyword)}`;
+  return text;
 }
 
 const yesNo = (value: boolean): string => (value ? 'yes' : 'no');

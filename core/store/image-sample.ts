@@ -62,7 +62,9 @@ export function sampleChange(rootfs: string, sample: unknown, stat: (file: strin
     if (!isSampled(entry)) return 'its meta record has a malformed file sample';
     let st: Stats;
     try {
-      st = stat(path.join(rootfs, entry.path));
+      // Concatenated, not path.join: the kernel reads "a//b" and "a/./b" as "a/b" anyway, and
+      // isSampled has refused ".." and absolute paths (this runs at every start).
+      st = stat(`${rootfs}/${entry.path}`);
     } catch (error) {
       // What this user cannot reach is not checked here (verify names it); what is gone is damage.
       if ((error as NodeJS.ErrnoException).code === 'EACCES') continue;
