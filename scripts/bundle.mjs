@@ -7,7 +7,7 @@
 // - lock.js: `envlock lock` alone as one CommonJS file (see its build step below).
 // Both are then stamped with one build id, a digest of everything built, so an answer recorded
 // by one build is never read by another (cli/fast/build-id.ts).
-import { build } from 'esbuild';
+import { build, transform } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -83,6 +83,17 @@ for (const [name, source] of Object.entries(COMMONJS_ENTRIES)) {
   });
   requireBuiltinsOnce(path.join(out, `${name}.js`));
   shareNamespaces(path.join(out, `${name}.js`));
+  if (name === 'fast-run') await compact(path.join(out, `${name}.js`));
+}
+
+/**
+ * The run path's bundle without indentation, blank lines and redundant syntax (names are kept, so
+ * a stack trace still reads): a repeated `envlock run` reads its whole text and hands it to V8,
+ * which scans it even when the code cache holds its bytecode (about 0.1 ms for a third less text).
+ */
+async function compact(file) {
+  const { code } = await transform(readFileSync(file, 'utf8'), { minifyWhitespace: true, minifySyntax: true, legalComments: 'none', format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning' });
+  writeFileSync(file, code);
 }
 
 /**

@@ -19,7 +19,8 @@ export const REMOTE_LEASE_TTL_MS = 24 * 3600_000;
 
 /** The `lease` line for an image in `imageStore` when that is the writable store `writable`. */
 export function leaseFor(imageStore: string, manifest: string, writable: string): { dir: string; name: string } | undefined {
-  if (path.resolve(imageStore) !== path.resolve(writable)) return undefined;
+  // Store roots usually arrive resolved already: equal strings need no resolving (a run pays for each).
+  if (imageStore !== writable && path.resolve(imageStore) !== path.resolve(writable)) return undefined;
   return { dir: path.join(writable, LEASES_DIR), name: manifest.replace(':', '-') };
 }
 

@@ -12,9 +12,10 @@ export function restampBundleVersion(bundleDir: string, from: string, to: string
     if (!entry.isFile() || !/\.m?js$/.test(entry.name)) continue;
     const file = join(entry.parentPath, entry.name);
     const text = readFileSync(file, 'utf8');
-    const stamped = text.split(`STAMPED = ${JSON.stringify(from)};`);
-    if (stamped.length === 1) continue;
-    writeFileSync(file, stamped.join(`STAMPED = ${JSON.stringify(to)};`));
+    // Spaced or not: the run path's bundle is compacted (scripts/bundle.mjs).
+    const stamp = new RegExp(`(STAMPED\\s*=\\s*)${JSON.stringify(from).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[;,])`, 'g');
+    if (!stamp.test(text)) continue;
+    writeFileSync(file, text.replace(stamp, `$1${JSON.stringify(to)}`));
     changed++;
   }
   if (changed === 0) throw new Error(`no file in ${bundleDir} has envlock's version ${from} stamped in it`);
