@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Context, Env } from '../context.js';
 import { maskCpuFeatures } from '../arch/cpu-mask.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { readOwnFile, readRegularFile } from '../fs/read-own.js';
+import { readOwnText, readRegularFile } from '../fs/read-own.js';
 import { DECLARATION_MAX_BYTES, LOCKFILE_MAX_BYTES } from '../input-limits.js';
 import { projectDir } from '../project-dir.js';
 import { loadExecAddon, type ExecAddon } from '../runtime/native.js';
@@ -110,10 +110,10 @@ export function cacheSlot(ctx: Context): CacheSlot | undefined {
 
 export function readCache(slot: CacheSlot): CacheFile | undefined {
   // Private: an entry names the caller's binds and variables.
-  const bytes = readOwnFile(slot.file, { forbiddenMode: 0o077, maxBytes: MAX_BYTES });
-  if (bytes === undefined) return undefined;
+  const text = readOwnText(slot.file, { forbiddenMode: 0o077, maxBytes: MAX_BYTES });
+  if (text === undefined) return undefined;
   try {
-    const data = JSON.parse(bytes.toString('utf8')) as CacheFile;
+    const data = JSON.parse(text) as CacheFile;
     return data.format === FORMAT && Array.isArray(data.environments) && typeof data.prepared === 'object' && data.prepared !== null ? data : undefined;
   } catch {
     return undefined;

@@ -50,7 +50,12 @@ export interface ComposeInput {
 export function composeEnvironment(input: ComposeInput): Map<string, string> {
   const env = parseEnvList(input.imageEnv);
   if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
-  for (const [name, value] of Object.entries(input.host)) {
+  // An index loop over the names, not entries() destructured: run once per start, this loop over
+  // the whole host environment (hundreds of variables in a batch job) stays in the interpreter.
+  const hostNames = Object.keys(input.host);
+  for (let i = 0; i < hostNames.length; i++) {
+    const name = hostNames[i]!;
+    const value = input.host[name];
     if (value !== undefined && passesFromHost(name)) env.set(name, value);
   }
   for (const [name, value] of Object.entries(input.decl.env)) env.set(name, value);

@@ -39,7 +39,12 @@ export function launcherArguments(launcher: string, argv: readonly string[], opt
 /** An environment object as execve's KEY=VALUE list, in insertion order. */
 export function envArray(env: Env): string[] {
   const out: string[] = [];
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) out.push(`${key}=${value}`);
+  // An index loop, not entries() destructured: see composeEnvironment.
+  const keys = Object.keys(env);
+  for (let i = 0; i < keys.length; i++) {
+    const value = env[keys[i]!];
+    if (value !== undefined) out.push(`${keys[i]}=${value}`);
+  }
   return out;
 }
 
