@@ -121,12 +121,15 @@ function __envlockBuiltinDefault(id) {
   return namespace;
 }
 `;
+  // After the interpreter line and a "use strict" directive, either of which may be absent
+  // (esbuild writes the directive only when it finds a tsconfig.json asking for it).
+  let at = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
   const STRICT = '"use strict";\n';
-  if (!text.includes(STRICT)) throw new Error(`bundle.mjs: ${file} does not start in strict mode as expected`);
+  if (text.startsWith(STRICT, at)) at += STRICT.length;
   const rewritten = text
     .replace(/__toESM\(require\("(node:[a-z_/]+)"\), 1\)/g, '__envlockBuiltinDefault("$1")')
     .replace(/(?<![\w$.])require\("(node:[a-z_/]+)"\)/g, '__envlockBuiltin("$1")');
-  writeFileSync(file, rewritten.replace(STRICT, `${STRICT}${HELPERS}`));
+  writeFileSync(file, `${rewritten.slice(0, at)}${HELPERS}${rewritten.slice(at)}`);
 }
 
 /**

@@ -112,8 +112,8 @@ async function variantsInStores(
  */
 export function assertRunsWrappers(launcher: string, label: string): void {
   const features = launcherFeatures(launcher);
-  if (features.ran && features.words.includes('wrapper')) return;
-  const why = features.ran ? 'it predates module wrappers (its --features does not list `wrapper`)' : features.why === undefined ? 'it predates module wrappers (it has no --features)' : `it could not be run (${features.why})`;
+  if (features.words?.includes('wrapper')) return;
+  const why = features.why !== undefined ? `it could not be run (${features.why})` : features.words === undefined ? 'it predates module wrappers (it has no --features)' : 'it predates module wrappers (its --features does not list `wrapper`)';
   throw new EnvlockError('RUNTIME_UNAVAILABLE', `The wrappers of module ${label} cannot use the launcher ${launcher}: ${why}.`, {
     hint: 'Unset ENVLOCK_LAUNCHER to use the launcher built with this envlock, or install this version\'s launcher in its place.',
     details: { launcher },

@@ -5,10 +5,12 @@
 import { spawnSync } from 'node:child_process';
 import { errnoCode } from '../errors.js';
 
-export type LauncherFeatures =
-  | { ran: true; words: string[] }
-  /** `why` is the errno name or message when it could not be started; a failed status means a launcher older than `--features`. */
-  | { ran: false; why?: string };
+export interface LauncherFeatures {
+  /** What it lists; undefined when it could not say (not started, or older than `--features`). */
+  words?: string[];
+  /** The errno name or message when it could not be started. */
+  why?: string;
+}
 
 const asked = new Map<string, LauncherFeatures>();
 
@@ -21,7 +23,7 @@ export function launcherFeatures(launcher: string): LauncherFeatures {
 
 function ask(launcher: string): LauncherFeatures {
   const run = spawnSync(launcher, ['--features'], { encoding: 'utf8', timeout: 10_000 });
-  if (run.error !== undefined) return { ran: false, why: errnoCode(run.error) ?? run.error.message };
-  if (run.status !== 0) return { ran: false };
-  return { ran: true, words: run.stdout.split('\n').filter((word) => word !== '') };
+  if (run.error !== undefined) return { why: errnoCode(run.error) ?? run.error.message };
+  if (run.status !== 0) return {};
+  return { words: run.stdout.split('\n').filter((word) => word !== '') };
 }

@@ -48,8 +48,8 @@ export function writerPart(): SupportPart {
 /** Asks the launcher what it was built with (`envlock-launch --features`, one word a line). */
 export function launcherPart(launcher: string): SupportPart {
   const features = launcherFeatures(launcher);
-  if (!features.ran && features.why !== undefined) return { ok: false, reason: `the launcher ${launcher} could not be run (${features.why})`, fix: BUILD_HINT };
-  if (!features.ran) return { ok: false, reason: `the launcher ${launcher} does not say what it supports (it predates squashfs support)`, fix: BUILD_HINT };
+  if (features.why !== undefined) return { ok: false, reason: `the launcher ${launcher} could not be run (${features.why})`, fix: BUILD_HINT };
+  if (features.words === undefined) return { ok: false, reason: `the launcher ${launcher} does not say what it supports (it predates squashfs support)`, fix: BUILD_HINT };
   if (features.words.includes('squashfs')) return { ok: true };
   return { ok: false, reason: 'the launcher was built without squashfs support (squashfuse is missing: libsquashfuse-dev and libfuse3-dev were not installed)', fix: 'Install libsquashfuse-dev and libfuse3-dev (apt-get install libsquashfuse-dev libfuse3-dev) and run `npm rebuild envlock`.' };
 }
