@@ -10,6 +10,7 @@
 import { build, transform } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
 
 const out = 'dist/bundle';
@@ -82,7 +83,6 @@ for (const [name, source] of Object.entries(COMMONJS_ENTRIES)) {
     ...(name === 'envlock' ? { banner: { js: '#!/usr/bin/env node' } } : {}),
   });
   requireBuiltinsOnce(path.join(out, `${name}.js`));
-  shareNamespaces(path.join(out, `${name}.js`));
   if (name === 'fast-run') await compact(path.join(out, `${name}.js`));
 }
 
@@ -98,8 +98,9 @@ async function compact(file) {
 
 /**
  * esbuild's CommonJS output calls require("node:fs") once per source file that imports it, and
- * wraps each default import in a copy of the module (__toESM); run at the top of every fast
- * path, the fast-run bundle's thirty such calls cost a quarter of a millisecond. Each built-in is
+ * wraps each default import in a copy of the module (__toESM, a getter per export): node:path
+ * alone 24 times in lock.js; run at the top of every fast path, the fast-run bundle's thirty such
+ * calls cost a quarter of a millisecond. Each built-in (`node:` or, in dependencies, bare) is
  * required once per bundle instead, and its default import is the module itself behind an object
  * that adds `default` (named imports read through to the module, as the copy's getters did).
  */
@@ -127,29 +128,9 @@ function __envlockBuiltinDefault(id) {
   const STRICT = '"use strict";\n';
   if (text.startsWith(STRICT, at)) at += STRICT.length;
   const rewritten = text
-    .replace(/__toESM\(require\("(node:[a-z_/]+)"\), 1\)/g, '__envlockBuiltinDefault("$1")')
-    .replace(/(?<![\w$.])require\("(node:[a-z_/]+)"\)/g, '__envlockBuiltin("$1")');
+    .replace(/__toESM\(require\("([a-z_/:]+)"\), 1\)/g, (call, id) => (isBuiltin(id) ? `__envlockBuiltinDefault("${id}")` : call))
+    .replace(/(?<![\w$.])require\("([a-z_/:]+)"\)/g, (call, id) => (isBuiltin(id) ? `__envlockBuiltin("${id}")` : call));
   writeFileSync(file, `${rewritten.slice(0, at)}${HELPERS}${rewritten.slice(at)}`);
-}
-
-/**
- * esbuild wraps a built-in module in a fresh namespace object at every file that imports it
- * (__toESM copies each export as a getter): node:path alone 19 times in one bundle. Each
- * CommonJS bundle makes each one once and shares it, as ES modules share a namespace.
- */
-function shareNamespaces(file) {
-  const text = readFileSync(file, 'utf8');
-  const FRESH = 'var __toESM = (mod, isNodeMode, target) => (';
-  if (!text.includes(FRESH)) return;
-  const SHARED = `var __envlockNamespaces = new WeakMap();
-function __toESMShared(mod, isNodeMode) {
-  if (typeof mod !== 'object' || mod === null || !isNodeMode) return __toESMFresh(mod, isNodeMode);
-  let namespace = __envlockNamespaces.get(mod);
-  if (namespace === undefined) __envlockNamespaces.set(mod, (namespace = __toESMFresh(mod, isNodeMode)));
-  return namespace;
-}
-`;
-  writeFileSync(file, text.replace(FRESH, `${SHARED}var __toESMFresh = (mod, isNodeMode, target) => (`).replaceAll('__toESM(', '__toESMShared('));
 }
 
 // ---- The lock bundle (issue 14, lock throughput) -------------------------------------------
@@ -181,7 +162,7 @@ await build({
     },
   ],
 });
-shareNamespaces(path.join(out, 'lock.js'));
+requireBuiltinsOnce(path.join(out, 'lock.js'));
 // Compiled from a code cache (a vm.Script), lock.js cannot call import(): each of its run-time
 // imports (node:http, the ink reporter's chunk, the full CLI) calls the entry's instead.
 {

@@ -53,7 +53,6 @@ char *el_strdup(const char *s) {
   return copy;
 }
 
-/* a + "/" + b without doubled slashes; b may be absolute (it is taken as relative to a). */
 /* Reads `fd` to its end, or to `max` bytes, into a NUL-terminated malloc'd buffer with room for
  * one more byte, grown as needed: a buffer of the cap itself would cost a mapping and its
  * removal at every start, for files that are nearly always a few hundred bytes. NULL with
@@ -86,6 +85,7 @@ char *el_read_upto(int fd, size_t max, size_t *len) {
   return buf;
 }
 
+/* a + "/" + b without doubled slashes; b may be absolute (it is taken as relative to a). */
 char *el_join(const char *a, const char *b) {
   while (*b == '/') b++;
   size_t la = strlen(a);
